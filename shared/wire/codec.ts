@@ -82,3 +82,10 @@ export function detectCodec(buf: Uint8Array, offset: number): CodecName {
   if (b === 0xd9 || b === 0xda || b === 0xdb || b === 0xde || b === 0xdf) return "msgpack";
   return "postcard";
 }
+
+/** Encodes `msg` into a new array of exactly its length (for control messages and tools, not the audio path). */
+export function encodeToBytes<M>(codec: MessageCodec<M>, msg: M): Uint8Array {
+  const buf = new Uint8Array(codec.encodingLength(msg));
+  codec.encode(msg, buf, 0);
+  return buf;
+}

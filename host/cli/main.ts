@@ -1,0 +1,53 @@
+/**
+ * `syfala`: the command-line entry. Dispatches to one module per command; every command takes
+ * `--help`, reports bad arguments as one line with exit code 2, and returns its exit code rather
+ * than calling process.exit, so that tests can run it in-process.
+ */
+import { createInterface } from "node:readline";
+import { EXIT, type Io, UsageError } from "./usage.js";
+import { wireCommand } from "./wire.js";
+
+const USAGE = `usage: syfala <command> [options]
+
+commands:
+  wire decode   decode datagrams given in hex (one JSON line each)
+  wire encode   encode canonical-JSON messages to hex
+
+Run 'syfala <command> --help' for a command's options.`;
+
+/** A command: takes its arguments and the io, returns the exit code. */
+export type Command = (args: string[], io: Io) => Promise<number>;
+
+const COMMANDS: Record<string, Command> = {
+  wire: wireCommand,
+};
+
+/** The process's io. */
+export const processIo: Io = {
+  out: (line) => process.stdout.write(line + "\n"),
+  err: (line) => process.stderr.write(line + "\n"),
+  stdinLines: () => createInterface({ input: process.stdin, crlfDelay: Infinity }),
+};
+
+/** Runs the CLI with `argv` (without node and script) and returns the exit code. */
+export async function main(argv: string[], io: Io = processIo): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === "--help" || name === "-h" || name === "help") {
+    io.out(USAGE);
+    return name === undefined ? EXIT.USAGE : EXIT.OK;
+  }
+  const command = COMMANDS[name];
+  if (command === undefined) {
+    io.err(`syfala: unknown command '${name}' (try 'syfala --help')`);
+    return EXIT.USAGE;
+  }
+  try {
+    return await command(rest, io);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      io.err(`syfala ${name}: ${e.message}`);
+      return EXIT.USAGE;
+    }
+    throw e;
+  }
+}
