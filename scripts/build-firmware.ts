@@ -78,7 +78,8 @@ function compile(entry: string): Map<string, string> {
   const program = ts.createProgram([resolve(ROOT, entry)], options);
   const out = new Map<string, string>();
   const emit = program.emit(undefined, (fileName, text) => {
-    if (fileName.endsWith(".js")) out.set(moduleId(join(ROOT, relative(options.outDir as string, fileName))), text);
+    if (fileName.endsWith(".js"))
+      out.set(moduleId(join(ROOT, relative(options.outDir as string, fileName))), text);
   });
   const diagnostics = ts.getPreEmitDiagnostics(program).concat(emit.diagnostics);
   if (diagnostics.length > 0) {
@@ -149,15 +150,21 @@ export function buildFirmware(opts: Partial<Readonly<BuildOptions>> = {}): Build
     "var __d = {}, __c = {};",
     "function __r(n) { var m = __c[n]; if (m === undefined) { m = __c[n] = {}; __d[n](m); } return m; }",
   ];
-  for (const id of ids) parts.push(`__d[${JSON.stringify(id)}] = function (exports) {\n${rewritten.get(id)}\n};`);
+  for (const id of ids)
+    parts.push(`__d[${JSON.stringify(id)}] = function (exports) {\n${rewritten.get(id)}\n};`);
   parts.push(`__r(${JSON.stringify(entryId)});`, "");
   const define = { SYFALA_VERSION: JSON.stringify(version), ...(opts.define ?? {}) };
   const code = banner + transformSync(parts.join("\n"), { define, target: "es2015", minify: false }).code;
-  const minified = banner + transformSync(code, { target: "es2015", minify: true, legalComments: "none" }).code;
+  const minified =
+    banner + transformSync(code, { target: "es2015", minify: true, legalComments: "none" }).code;
 
-  const violations = checkEspruinoSubset(code, "syfala.js").concat(checkEspruinoSubset(minified, "syfala.min.js"));
+  const violations = checkEspruinoSubset(code, "syfala.js").concat(
+    checkEspruinoSubset(minified, "syfala.min.js"),
+  );
   if (violations.length > 0) {
-    throw new Error(`the firmware leaves the Espruino subset:\n${violations.map(formatViolation).join("\n")}`);
+    throw new Error(
+      `the firmware leaves the Espruino subset:\n${violations.map(formatViolation).join("\n")}`,
+    );
   }
   const minBytes = Buffer.byteLength(minified);
   if (minBytes > MINIFIED_BUDGET_BYTES) {
