@@ -4,6 +4,7 @@
  * generically (the baseline: what a program using the library directly would pay).
  */
 import { Decoder, Encoder } from "@msgpack/msgpack";
+import { msgpackHost } from "../host/wire/msgpack-host.js";
 import type { StreamFormats } from "../shared/format.js";
 import type { ServerMessage } from "../shared/message.js";
 import type { Codec } from "../shared/wire/codec.js";
@@ -75,14 +76,16 @@ export function benchCodec(): BenchResult[] {
   rows.push(
     audioBase,
     ours("audio header: postcard", postcard, audio),
-    ours("audio header: msgpack (ours)", msgpack, audio),
+    ours("audio header: msgpack (ours, compact)", msgpack, audio),
+    ours("audio header: msgpack (ours, host codec)", msgpackHost, audio),
   );
   printTable("codec: encode+decode per second (audio header)", rows, audioBase);
   const connBase = library("connect 3 formats: @msgpack/msgpack (baseline)", connectValue);
   const rows2 = [
     connBase,
     ours("connect 3 formats: postcard", postcard, connect),
-    ours("connect 3 formats: msgpack (ours)", msgpack, connect),
+    ours("connect 3 formats: msgpack (ours, compact)", msgpack, connect),
+    ours("connect 3 formats: msgpack (ours, host codec)", msgpackHost, connect),
   ];
   printTable("codec: encode+decode per second (Connect, 3 formats)", rows2, connBase);
   return rows.concat(rows2);
