@@ -8,6 +8,7 @@ import {
   RECEIVE_INVALID,
   RECEIVE_OLD,
   RECEIVE_RESYNC,
+  RECEIVE_SUSPECT,
   StreamReceiver,
   type StreamSink,
 } from "../shared/audio/receiver.js";
@@ -79,12 +80,13 @@ class Recorder implements StreamSink {
   }
 }
 
-function setup(t: SampleType, maxGapBytes?: number) {
+/** A receiver; resyncs happen at once here (confirmResync: false) unless `confirm` is set. */
+function setup(t: SampleType, maxGapBytes?: number, confirm = false) {
   const sink = new Recorder(SIZE[t], UNSIGNED.includes(t));
   const rx =
     maxGapBytes === undefined
-      ? new StreamReceiver(fmt(t), sink)
-      : new StreamReceiver(fmt(t), sink, { maxGapBytes: maxGapBytes });
+      ? new StreamReceiver(fmt(t), sink, { confirmResync: confirm })
+      : new StreamReceiver(fmt(t), sink, { maxGapBytes: maxGapBytes, confirmResync: confirm });
   return { sink, rx };
 }
 
@@ -583,5 +585,45 @@ describe("StreamReceiver: property tests", () => {
       }),
       { numRuns: 1000 },
     );
+  });
+});
+
+describe("StreamReceiver: a large jump needs confirming (the default)", () => {
+  it("one stray datagram near 2^64 is set aside and the stream goes on untouched", () => {
+    const { rx, sink } = setup("I16", undefined, true);
+    expect(send(rx, sink, 0, [1, 2, 3, 4])).toBe(RECEIVE_ACCEPTED);
+    expect(send(rx, sink, 0xfffffffffffffff0n, [9, 9])).toBe(RECEIVE_SUSPECT);
+    expect(rx.suspectMessages).toBe(1);
+    expect(rx.resyncs).toBe(0);
+    expect(big(rx.expected)).toBe(4n);
+    expect(send(rx, sink, 4, [5, 6])).toBe(RECEIVE_ACCEPTED); // the real stream continues
+    expect(sink.out).toEqual([1, 2, 3, 4, 5, 6]);
+    // the suspect is forgotten: a message at its end is just another suspect
+    expect(send(rx, sink, 0xfffffffffffffff2n, [7, 7])).toBe(RECEIVE_SUSPECT);
+    expect(rx.resyncs).toBe(0);
+    expect(rx.bytesReceived).toBe(6); // suspects are discarded, not received
+  });
+
+  it("a jump confirmed by the next message resynchronises at that message", () => {
+    const { rx, sink } = setup("U8", 4, true);
+    send(rx, sink, 0, [1]);
+    expect(send(rx, sink, 100, [2, 3])).toBe(RECEIVE_SUSPECT);
+    expect(send(rx, sink, 50, [0])).toBe(RECEIVE_SUSPECT); // another jump replaces the suspect
+    expect(send(rx, sink, 51, [4])).toBe(RECEIVE_RESYNC); // continues 50..51: confirmed
+    expect(sink.out).toEqual([1, 4]);
+    expect(big(rx.origin)).toBe(50n); // output byte 1 is stream byte 51
+    expect(rx.resyncs).toBe(1);
+    expect(rx.suspectMessages).toBe(2);
+    expect(send(rx, sink, 52, [5])).toBe(RECEIVE_ACCEPTED);
+    expect(send(rx, sink, 1, [9])).toBe(RECEIVE_OLD);
+  });
+
+  it("old messages between a suspect and its confirmation do not cancel it", () => {
+    const { rx, sink } = setup("U8", 4, true);
+    send(rx, sink, 0, [1, 2]);
+    expect(send(rx, sink, 1000, [3])).toBe(RECEIVE_SUSPECT);
+    expect(send(rx, sink, 0, [1])).toBe(RECEIVE_OLD);
+    expect(send(rx, sink, 1001, [4])).toBe(RECEIVE_RESYNC);
+    expect(sink.out).toEqual([1, 2, 4]);
   });
 });

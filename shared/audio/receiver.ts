@@ -20,7 +20,7 @@
  */
 
 import { type Format, frameSize, type SampleType, sampleSize } from "../format.js";
-import { TWO_POW_32, type U64, u64AddInPlace, u64Compare, u64Distance } from "../u64.js";
+import { TWO_POW_32, type U64, u64AddInPlace, u64Compare, u64Distance, u64Equal } from "../u64.js";
 
 /** `receive` status: the message started at the expected byte index; its bytes were taken. */
 export const RECEIVE_ACCEPTED = 0;
@@ -40,6 +40,14 @@ export const RECEIVE_OLD = 2;
  * stream restarts at the message's byte index. Counted in `resyncs`.
  */
 export const RECEIVE_RESYNC = 3;
+/**
+ * `receive` status: the gap was larger than `maxGapBytes` and not yet confirmed: the message is
+ * set aside (discarded, counted in `suspectMessages`). A single stray or forged datagram with a
+ * wild byte_idx (near 2^64, say) must not move the stream: only when the next message that is
+ * not old continues exactly where this one ended is the jump taken as real (RECEIVE_RESYNC).
+ * Any other message forgets the suspect.
+ */
+export const RECEIVE_SUSPECT = 5;
 /**
  * `receive` status: the message's last byte would lie beyond byte 2^64 - 2 (so that the next
  * expected index would not fit in a u64): discarded, counted in `invalidMessages`.
@@ -73,6 +81,11 @@ export interface ReceiverOptions {
    * Defaults to {@link defaultMaxGapBytes} of the format.
    */
   maxGapBytes: number;
+  /**
+   * When true, a gap above `maxGapBytes` resynchronises only once the next message continues
+   * exactly where the first one ended (see RECEIVE_SUSPECT); when false, at once. Defaults to true.
+   */
+  confirmResync: boolean;
 }
 
 /**
@@ -135,7 +148,10 @@ function u64SubInPlace(v: U64, n: number): void {
  * - Zero-length messages follow the same rules: at `expected` nothing changes; beyond it they
  *   reveal a gap (padded as above, so silence is emitted as soon as the loss is known); before it
  *   they are old.
- * - A gap above `maxGapBytes` (including any of 2^53 bytes or more) is a resynchronisation: the
+ * - A gap above `maxGapBytes` (including any of 2^53 bytes or more) is first a suspect (the
+ *   message is set aside, RECEIVE_SUSPECT); when the next message that is not old continues
+ *   exactly where the suspect ended, the jump is confirmed as a resynchronisation (or at once
+ *   with `confirmResync: false`): the
  *   held partial sample is dropped, NO silence is emitted, and the output continues where it
  *   was, now showing the stream from the sample containing `byte_idx` (that sample is silence if
  *   the message starts inside it). `origin` (u64) becomes the stream index of output byte 0, so
@@ -172,6 +188,10 @@ export class StreamReceiver {
   invalidMessages = 0;
   /** Resynchronisations (status RESYNC). */
   resyncs = 0;
+  /** Messages set aside as suspect jumps (status SUSPECT). */
+  suspectMessages = 0;
+  /** Whether large jumps need a confirming message (see ReceiverOptions.confirmResync). */
+  readonly confirmResync: boolean;
   /** Payload bytes of messages that were not discarded (ACCEPTED, GAP, RESYNC). */
   bytesReceived = 0;
   /** Received bytes handed to the sink as data. */
@@ -185,6 +205,10 @@ export class StreamReceiver {
 
   /** The current incomplete sample's bytes (preallocated, one sample). */
   private readonly held: Uint8Array;
+  /** Where a suspect jump's message ended: a message starting here confirms the jump. */
+  private readonly suspectEnd: U64 = { hi: 0, lo: 0 };
+  /** True while a suspect jump waits for confirmation. */
+  private suspect = false;
 
   /**
    * `format` is the stream's (only its sample type, rate and frame size are used); `sink`
@@ -203,6 +227,7 @@ export class StreamReceiver {
       }
     }
     this.maxGapBytes = maxGap;
+    this.confirmResync = !(options !== undefined && options.confirmResync === false);
   }
 
   /** Back to IO start: position, held sample and all counters to zero. */
@@ -219,6 +244,8 @@ export class StreamReceiver {
     this.oldMessages = 0;
     this.invalidMessages = 0;
     this.resyncs = 0;
+    this.suspectMessages = 0;
+    this.suspect = false;
     this.bytesReceived = 0;
     this.bytesDelivered = 0;
     this.bytesDropped = 0;
@@ -248,12 +275,27 @@ export class StreamReceiver {
       this.invalidMessages++;
       return RECEIVE_INVALID;
     }
-    this.bytesReceived += length;
     if (cmp === 0) {
+      this.suspect = false;
+      this.bytesReceived += length;
       this.append(buf, start, length);
       return RECEIVE_ACCEPTED;
     }
     const gap = u64Distance(byteIdx, this.expected);
+    if (
+      gap > this.maxGapBytes &&
+      this.confirmResync &&
+      !(this.suspect && u64Equal(byteIdx, this.suspectEnd))
+    ) {
+      this.suspect = true;
+      this.suspectEnd.hi = byteIdx.hi;
+      this.suspectEnd.lo = byteIdx.lo;
+      u64AddInPlace(this.suspectEnd, length);
+      this.suspectMessages++;
+      return RECEIVE_SUSPECT;
+    }
+    this.suspect = false;
+    this.bytesReceived += length;
     if (gap > this.maxGapBytes) {
       this.resync(byteIdx);
       this.append(buf, start, length);
