@@ -1,0 +1,13 @@
+/**
+ * The codecs the firmware understands. The default build carries postcard only (syfala_network's
+ * default codec); `make firmware MSGPACK=1` swaps in codecs-msgpack.ts, which adds the msgpack
+ * codec (about 7 KB minified, which the 24 KB budget cannot always spare).
+ */
+import type { EndpointCodecs } from "../shared/endpoint/transmit.js";
+import { POSTCARD_AUDIO_HEADER_BYTES, postcard } from "../shared/wire/postcard.js";
+
+/** Codecs handed to the server engine. */
+export const FIRMWARE_CODECS: EndpointCodecs = { postcard: postcard };
+
+/** The longest audio header of these codecs, in bytes: what packet sizes must leave room for. */
+export const FIRMWARE_HEADER_BYTES = POSTCARD_AUDIO_HEADER_BYTES;

@@ -1,0 +1,405 @@
+/**
+ * The firmware: boot (configuration, Wi-Fi, socket), the server engine of shared/, timers driven
+ * by the engine's deadlines and the audio pacers, and a status line on the console.
+ *
+ * This is the only module that touches Espruino's globals; everything else gets them injected.
+ * Per audio packet nothing is allocated here: one transmit buffer and one payload buffer are
+ * made at boot, the per-client stream state at IO start. Comments stay outside function bodies
+ * (Espruino keeps function source in RAM).
+ *
+ * Boot: the code runs `boot()` when it is loaded (upload, or `.bootcde` from flash at power-on)
+ * and again on `E.on("init")` (after `save()` and a reset); `boot()` stops what runs before it
+ * starts, so a second call is harmless. `E.on("kill")` (reset, or the emulator stopping) sends
+ * Disconnect to every client.
+ */
+
+import { Pacer } from "../shared/audio/pacer.js";
+import { payloadBytesPerMessage } from "../shared/audio/sender.js";
+import { ServerEngine } from "../shared/endpoint/server.js";
+import { type Format, frameSize } from "../shared/format.js";
+import type { Outcome } from "../shared/message.js";
+import { type U64, u64AddInPlace } from "../shared/u64.js";
+import { createSource, type Source } from "./audio/source.js";
+import type {
+  DgramModule,
+  EspruinoE,
+  EspruinoProcess,
+  StorageModule,
+  TimerHandle,
+  Timers,
+  WifiModule,
+} from "./board/espruino.js";
+import { EspruinoUdp } from "./board/udp.js";
+import { WifiLink } from "./board/wifi.js";
+import { FIRMWARE_CODECS, FIRMWARE_HEADER_BYTES } from "./codecs.js";
+import { type FirmwareConfig, loadConfig } from "./config.js";
+
+declare function require(name: string): unknown;
+declare const E: EspruinoE & { on(event: "init" | "kill", listener: () => void): void };
+declare const process: EspruinoProcess & { env: { VERSION?: string; BOARD?: string } };
+declare function setTimeout(callback: () => void, ms: number): TimerHandle;
+declare function clearTimeout(handle: TimerHandle): void;
+declare function setInterval(callback: () => void, ms: number): TimerHandle;
+declare function clearInterval(handle: TimerHandle): void;
+declare const console: { log(...args: unknown[]): void };
+declare const SYFALA_VERSION: string;
+
+/** Audio timer period while streaming (ms): ESP32's scheduler tick is 10 ms. */
+const AUDIO_TICK_MS = 10;
+/** Engine timer period while nobody streams (ms): heartbeats are 100 ms apart, timeouts 600 ms. */
+const IDLE_TICK_MS = 25;
+/**
+ * How far a stream may fall behind its clock (ms of audio) before the late part is skipped: a
+ * stalled loop (garbage collection, Wi-Fi) must not turn into a burst of stale audio. Skipped
+ * bytes advance the byte index too, so the client sees them as loss and pads them.
+ */
+const MAX_LAG_MS = 100;
+
+/** One input stream of one streaming client: its pacer, next byte index and source. */
+interface InputStream {
+  pacer: Pacer;
+  byteIdx: U64;
+  source: Source;
+  packetBytes: number;
+  /** Lag (bytes) beyond which late audio is skipped: MAX_LAG_MS of audio, at least 4 packets. */
+  maxLagBytes: number;
+  /** The payload buffer's first `packetBytes` bytes (a view made once, not per packet). */
+  view: Uint8Array;
+}
+
+/** A streaming client: where it is, and its input streams (loopback ones are undefined). */
+interface Client {
+  address: string;
+  port: number;
+  inputs: (InputStream | undefined)[];
+}
+
+/** What runs: everything `boot()` made, so that the next `boot()` can stop it. */
+interface App {
+  engine: ServerEngine;
+  udp: EspruinoUdp;
+  wifi: WifiLink;
+  timer: TimerHandle | undefined;
+  tickMs: number;
+  status: TimerHandle | undefined;
+  /** Streaming clients by peer key. */
+  streams: { [peer: string]: Client };
+  config: FirmwareConfig;
+  formats: { inputs: Format[]; outputs: Format[] };
+  sources: (Source | undefined)[];
+  tx: Uint8Array;
+  /** Views of `tx` by length, made once each (a datagram's length depends on codec and stream). */
+  txViews: { [n: number]: Uint8Array };
+  payload: Uint8Array;
+  audioOut: number;
+  reflected: number;
+}
+
+const timers: Timers = {
+  setTimeout: setTimeout,
+  clearTimeout: clearTimeout,
+  setInterval: setInterval,
+  clearInterval: clearInterval,
+};
+
+let app: App | undefined;
+
+function log(line: string): void {
+  console.log(line);
+}
+
+function now(): number {
+  return Date.now();
+}
+
+/** The formats part of the configured streams (the engine advertises these). */
+function streamFormats(config: FirmwareConfig): { inputs: Format[]; outputs: Format[] } {
+  const f = { inputs: [] as Format[], outputs: [] as Format[] };
+  for (let i = 0; i < config.inputs.length; i++) {
+    const s = config.inputs[i] as Format;
+    f.inputs.push({
+      sampleRate: s.sampleRate,
+      channelCount: s.channelCount,
+      bufferSize: s.bufferSize,
+      sampleType: s.sampleType,
+    });
+  }
+  for (let i = 0; i < config.outputs.length; i++) {
+    const s = config.outputs[i] as Format;
+    f.outputs.push({
+      sampleRate: s.sampleRate,
+      channelCount: s.channelCount,
+      bufferSize: s.bufferSize,
+      sampleType: s.sampleType,
+    });
+  }
+  return f;
+}
+
+/** Sends everything the engine queued. */
+function flush(a: App): void {
+  for (let t = a.engine.pollTransmit(); t !== undefined; t = a.engine.pollTransmit()) {
+    a.udp.send(t.data, t.address, t.port);
+  }
+}
+
+/** The first `n` bytes of the transmit buffer, as a view made once per length. */
+function txView(a: App, n: number): Uint8Array {
+  let v = a.txViews[n];
+  if (v === undefined) {
+    v = a.tx.subarray(0, n);
+    a.txViews[n] = v;
+  }
+  return v;
+}
+
+/** Reflects one received audio message back on the input stream of the same index (loopback). */
+function reflect(a: App, peer: string, streamIdx: number, byteIdx: U64, payload: Uint8Array): void {
+  const out = a.config.outputs[streamIdx];
+  const c = a.streams[peer];
+  if (out === undefined || out.sink !== "loopback" || c === undefined) return;
+  const n = a.engine.writeAudio(peer, streamIdx, byteIdx, payload, a.tx, 0);
+  if (n > 0) {
+    a.udp.send(txView(a, n), c.address, c.port);
+    a.reflected++;
+  }
+}
+
+/** Handles the engine's events: audio to reflect; connections logged. */
+function drainEvents(a: App): void {
+  for (let e = a.engine.pollEvent(); e !== undefined; e = a.engine.pollEvent()) {
+    if (e.type === "audio") reflect(a, e.peer, e.streamIdx, e.byteIdx, e.payload);
+    else if (e.type !== "ioStarted" && e.type !== "ioStopped") log("syfala: " + e.type + " " + e.peer);
+  }
+}
+
+/**
+ * IO start for one client (called by the engine BEFORE Start(Ok) leaves): pacers anchored now,
+ * byte indices at 0. Returns "failure" when memory is short, so the client retries later.
+ */
+function startIO(a: App, peer: string, nowMs: number): Outcome {
+  const info = a.engine.peer(peer);
+  if (info === undefined) return "failure";
+  const list: (InputStream | undefined)[] = [];
+  for (let i = 0; i < a.formats.inputs.length; i++) {
+    const f = a.formats.inputs[i] as Format;
+    const src = a.sources[i];
+    if (src === undefined) {
+      list.push(undefined);
+      continue;
+    }
+    const pacer = new Pacer(f.sampleRate, frameSize(f));
+    pacer.start(nowMs);
+    const pb = packetBytes(f);
+    const lag = Math.floor((f.sampleRate * MAX_LAG_MS) / 1000) * frameSize(f);
+    list.push({
+      pacer: pacer,
+      byteIdx: { hi: 0, lo: 0 },
+      source: src,
+      packetBytes: pb,
+      maxLagBytes: Math.max(lag, 4 * pb),
+      view: a.payload.subarray(0, pb),
+    });
+  }
+  a.streams[peer] = { address: info.address, port: info.port, inputs: list };
+  setTick(a, AUDIO_TICK_MS);
+  return "ok";
+}
+
+/** IO stop for one client: its stream state goes. */
+function stopIO(a: App, peer: string): void {
+  delete a.streams[peer];
+  if (a.engine.streamingCount <= 1) setTick(a, IDLE_TICK_MS);
+}
+
+/** Payload bytes per message of a stream: its buffer size, or what fits one datagram. */
+function packetBytes(f: Format): number {
+  return payloadBytesPerMessage(f, FIRMWARE_HEADER_BYTES);
+}
+
+/** Sends the audio due on every input stream of every streaming client. */
+function pumpAudio(a: App, nowMs: number): void {
+  for (const peer in a.streams) {
+    const c = a.streams[peer] as Client;
+    for (let i = 0; i < c.inputs.length; i++) {
+      const s = c.inputs[i];
+      if (s !== undefined) pumpStream(a, peer, c, i, s, nowMs);
+    }
+  }
+}
+
+/** Sends one stream's due packets; skips (as loss) what is later than `maxLagBytes`. */
+function pumpStream(a: App, peer: string, c: Client, idx: number, s: InputStream, nowMs: number): void {
+  let due = s.pacer.due(nowMs);
+  if (due > s.maxLagBytes) {
+    const skip = due - (due % s.packetBytes) - s.packetBytes;
+    s.pacer.take(skip);
+    u64AddInPlace(s.byteIdx, skip);
+    due -= skip;
+  }
+  while (due >= s.packetBytes) {
+    s.source.fill(a.payload, 0, s.packetBytes, s.pacer.taken);
+    const n = a.engine.writeAudio(peer, idx, s.byteIdx, s.view, a.tx, 0);
+    if (n === 0) return;
+    a.udp.send(txView(a, n), c.address, c.port);
+    s.pacer.take(s.packetBytes);
+    u64AddInPlace(s.byteIdx, s.packetBytes);
+    a.audioOut++;
+    due -= s.packetBytes;
+  }
+}
+
+/** One timer tick: the engine's deadlines, then audio, then what it all queued. */
+function tick(a: App): void {
+  const t = now();
+  if (a.engine.nextDeadline() <= t) a.engine.handleTimeout(t);
+  drainEvents(a);
+  pumpAudio(a, t);
+  flush(a);
+}
+
+/** Runs `tick` every `ms` (re-armed only when the period changes). */
+function setTick(a: App, ms: number): void {
+  if (a.timer !== undefined && a.tickMs === ms) return;
+  if (a.timer !== undefined) clearInterval(a.timer);
+  a.tickMs = ms;
+  a.timer = setInterval(() => tick(a), ms);
+}
+
+/** The one-line status: clients, IO, packets, losses, free memory (JsVar blocks). */
+function status(a: App): void {
+  let lost = 0;
+  const keys = a.engine.peerKeys();
+  for (let i = 0; i < keys.length; i++) {
+    const st = a.engine.peerStats(keys[i] as string);
+    if (st !== undefined) lost += st.bytesLost;
+  }
+  const m = process.memory();
+  log(
+    "syfala: clients " +
+      a.engine.connectedCount +
+      ", streaming " +
+      a.engine.streamingCount +
+      ", udp in " +
+      a.udp.stats.received +
+      " out " +
+      a.udp.stats.sent +
+      ", audio out " +
+      a.audioOut +
+      " reflected " +
+      a.reflected +
+      ", lost bytes " +
+      lost +
+      ", free " +
+      m.free +
+      "/" +
+      m.total,
+  );
+}
+
+/** Stops what runs: Disconnect to every client, timers cleared, socket closed. */
+function stop(a: App): void {
+  a.engine.close(now());
+  flush(a);
+  if (a.timer !== undefined) clearInterval(a.timer);
+  if (a.status !== undefined) clearInterval(a.status);
+  a.udp.close();
+}
+
+/** Reads the Wi-Fi module where the board has one (Espruino's Linux build throws). */
+function wifiModule(): WifiModule | undefined {
+  try {
+    return require("Wifi") as WifiModule;
+  } catch (_e) {
+    return undefined;
+  }
+}
+
+/** Starts everything from the stored configuration. */
+function start(): App {
+  const loaded = loadConfig(require("Storage") as StorageModule);
+  for (let i = 0; i < loaded.problems.length; i++) log(loaded.problems[i] as string);
+  const config = loaded.config;
+  const formats = streamFormats(config);
+  const sources: (Source | undefined)[] = [];
+  for (let i = 0; i < config.inputs.length; i++) {
+    sources.push(
+      createSource(
+        config.inputs[i] as FirmwareConfig["inputs"][number],
+        i,
+        packetBytes(formats.inputs[i] as Format),
+      ),
+    );
+  }
+  const engine = new ServerEngine({
+    formats: formats,
+    codecs: FIRMWARE_CODECS,
+    maxClients: config.maxClients,
+    maxStreamingClients: Math.min(config.maxStreamingClients, config.maxClients),
+    onStartIO: (peer, nowMs) => startIO(a, peer, nowMs),
+    onStopIO: (peer) => stopIO(a, peer),
+  });
+  // biome-ignore lint/style/useNodejsImportProtocol: Espruino's built-in module, not Node's
+  const dgram = require("dgram") as DgramModule;
+  const udp = new EspruinoUdp({ dgram: dgram, E: E, timers: timers, log: log }, config.port);
+  const wifi = new WifiLink(wifiModule(), timers, log, {
+    ssid: config.wifi.ssid,
+    password: config.wifi.password,
+    hostname: config.hostname,
+  });
+  const a: App = {
+    engine: engine,
+    udp: udp,
+    wifi: wifi,
+    timer: undefined,
+    tickMs: 0,
+    status: undefined,
+    streams: {},
+    config: config,
+    formats: formats,
+    sources: sources,
+    tx: new Uint8Array(1472),
+    txViews: {},
+    payload: new Uint8Array(1472),
+    audioOut: 0,
+    reflected: 0,
+  };
+  udp.onDatagram((data, address, port) => {
+    engine.receive(data, address, port, now());
+    drainEvents(a);
+    flush(a);
+  });
+  wifi.start();
+  setTick(a, IDLE_TICK_MS);
+  if (config.statusEveryMs > 0) a.status = setInterval(() => status(a), config.statusEveryMs);
+  log(
+    "syfala " +
+      SYFALA_VERSION +
+      " on " +
+      process.env.BOARD +
+      ": port " +
+      config.port +
+      ", " +
+      config.inputs.length +
+      " in / " +
+      config.outputs.length +
+      " out",
+  );
+  return a;
+}
+
+/** (Re)starts the firmware: stops a running instance first. */
+function boot(): void {
+  if (app !== undefined) stop(app);
+  app = start();
+}
+
+/** Sends Disconnect to every client when the board is reset or stopped. */
+function shutdown(): void {
+  if (app !== undefined) stop(app);
+  app = undefined;
+}
+
+E.on("init", boot);
+E.on("kill", shutdown);
+boot();
