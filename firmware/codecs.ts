@@ -4,10 +4,11 @@
  * codec (about 7 KB minified, which the 24 KB budget cannot always spare).
  */
 import type { EndpointCodecs } from "../shared/endpoint/transmit.js";
-import { POSTCARD_AUDIO_HEADER_BYTES, postcard } from "../shared/wire/postcard.js";
+import { POSTCARD_AUDIO_HEADER_BYTES } from "../shared/wire/postcard.js";
+import { postcardForServer } from "../shared/wire/postcard-server.js";
 
 /** Codecs handed to the server engine. */
-export const FIRMWARE_CODECS: EndpointCodecs = { postcard: postcard };
+export const FIRMWARE_CODECS: EndpointCodecs = { postcard: postcardForServer };
 
 /** The longest audio header of these codecs, in bytes: what packet sizes must leave room for. */
 export const FIRMWARE_HEADER_BYTES = POSTCARD_AUDIO_HEADER_BYTES;

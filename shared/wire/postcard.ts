@@ -199,17 +199,20 @@ function serverTag(m: ServerMessage): number {
   }
 }
 
-function clientLength(m: ClientMessage): number {
+/** One direction's piece of the codec, exported so that one-sided builds (the firmware) can pick it alone. */
+export function clientLength(m: ClientMessage): number {
   return m.type === "audio" ? POSTCARD_AUDIO_HEADER_BYTES : 1;
 }
 
-function serverLength(m: ServerMessage): number {
+/** One direction's piece of the codec, exported so that one-sided builds (the firmware) can pick it alone. */
+export function serverLength(m: ServerMessage): number {
   if (m.type === "audio") return POSTCARD_AUDIO_HEADER_BYTES;
   if (m.type === "connect") return 1 + formatsLength(m.formats);
   return 1;
 }
 
-function encodeClient(m: ClientMessage, buf: Uint8Array, offset: number): number {
+/** One direction's piece of the codec, exported so that one-sided builds (the firmware) can pick it alone. */
+export function encodeClient(m: ClientMessage, buf: Uint8Array, offset: number): number {
   const len = clientLength(m);
   checkRoom(buf, offset, len);
   buf[offset] = clientTag(m);
@@ -217,7 +220,8 @@ function encodeClient(m: ClientMessage, buf: Uint8Array, offset: number): number
   return len;
 }
 
-function encodeServer(m: ServerMessage, buf: Uint8Array, offset: number): number {
+/** One direction's piece of the codec, exported so that one-sided builds (the firmware) can pick it alone. */
+export function encodeServer(m: ServerMessage, buf: Uint8Array, offset: number): number {
   const len = serverLength(m);
   checkRoom(buf, offset, len);
   buf[offset] = serverTag(m);
@@ -357,7 +361,8 @@ function isFormatList(x: Format[] | DecodeResult<never>): x is Format[] {
   return !("ok" in x);
 }
 
-function decodeClient(buf: Uint8Array, offset: number): DecodeResult<ClientMessage> {
+/** One direction's piece of the codec, exported so that one-sided builds (the firmware) can pick it alone. */
+export function decodeClient(buf: Uint8Array, offset: number): DecodeResult<ClientMessage> {
   const tag = readVarint(buf, offset, 5, 0x0f);
   if (tag < 0) return varintFail(tag, "varint message tag");
   if (tag === CLIENT_TAG.AUDIO) return decodeAudio(buf, cursor, clientAudio);
@@ -366,7 +371,8 @@ function decodeClient(buf: Uint8Array, offset: number): DecodeResult<ClientMessa
   return { ok: true, message: m, end: cursor };
 }
 
-function decodeServer(buf: Uint8Array, offset: number): DecodeResult<ServerMessage> {
+/** One direction's piece of the codec, exported so that one-sided builds (the firmware) can pick it alone. */
+export function decodeServer(buf: Uint8Array, offset: number): DecodeResult<ServerMessage> {
   const tag = readVarint(buf, offset, 5, 0x0f);
   if (tag < 0) return varintFail(tag, "varint message tag");
   if (tag === SERVER_TAG.AUDIO) return decodeAudio(buf, cursor, serverAudio);
