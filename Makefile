@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 NPX := npx --no-install
 
-.PHONY: setup build typecheck lint test bench clean
+.PHONY: setup build firmware typecheck lint test bench clean
 
 ## setup: install the exact dependencies of package-lock.json (only when it changed)
 setup: node_modules/.syfala-setup
@@ -10,8 +10,12 @@ node_modules/.syfala-setup: package.json package-lock.json
 	npm ci --no-audit --no-fund
 	@touch $@
 
-## build: everything that is built (the firmware file once it exists)
-build: setup
+## build: everything that is built
+build: firmware
+
+## firmware: build/firmware/syfala.js and syfala.min.js (MSGPACK=1: build/firmware-msgpack/, with msgpack)
+firmware: setup
+	$(NPX) tsx scripts/build-firmware.ts $(if $(MSGPACK),--msgpack,)
 
 ## typecheck: the whole project, then shared/ alone with the firmware's compiler settings
 typecheck: setup
@@ -22,8 +26,8 @@ typecheck: setup
 lint: setup
 	$(NPX) biome check .
 
-## test: typecheck, lint and the vitest suites
-test: setup typecheck lint
+## test: typecheck, lint, the firmware build (its gate and budget) and the vitest suites
+test: setup typecheck lint firmware
 	$(NPX) vitest run
 
 ## bench: the benchmarks of bench/, each against a baseline measured in the same run

@@ -1,13 +1,12 @@
 /**
- * The firmware's configuration: the Storage file `syfala.json`, checked field by field.
+ * The firmware's configuration: the Storage file `syfala.json`, checked field by field against
+ * one table ({@link SPEC}).
  *
  * Every field is optional: a missing one takes its default silently. A field that is present but
- * invalid takes its default too, and the reason is returned so that the caller prints it
- * (`config: port 70000 is not an integer in 1..65535; using 6910`); so is a field we do not know
- * (a typo would otherwise silently give the default). Two exceptions to "field by field": a
- * stream's four format fields (sampleRate, channelCount, bufferSize, sampleType) are checked
- * together with `formatProblem` and fall back together, since they only make sense as a set; and
- * a file that is missing, not JSON or not an object gives the whole default configuration.
+ * invalid takes its default, and one short line says so (`config: port: bad, using 6910`); an
+ * unknown field (a typo would otherwise silently give the default) is ignored with
+ * `config: prot: unknown, ignored`. A file that is missing, not JSON or not an object gives the
+ * whole default configuration, with one line saying so. The caller prints the lines.
  *
  * ```json
  * {
@@ -25,11 +24,11 @@
  * ```
  */
 
-import { type Format, formatProblem } from "../shared/format.js";
+import { type Format, isSampleType } from "../shared/format.js";
 import type { StorageModule } from "./board/espruino.js";
 
 /** The Storage file name (short: Storage silently truncates names over 28 characters). */
-const CONFIG_FILE = "syfala.json";
+export const CONFIG_FILE = "syfala.json";
 
 /**
  * Where an input stream's audio (server to client) comes from:
@@ -49,7 +48,7 @@ export type SinkKind = "discard" | "loopback";
 /** One input stream: its advertised format and its source. */
 export interface InputConfig extends Format {
   readonly source: SourceKind;
-  /** Tone frequency in Hz, above 0 and below 1 MHz; used by `tone` only. */
+  /** Tone frequency in Hz, 1..1,000,000; used by `tone` only. */
   readonly toneHz: number;
   /** Tone amplitude as a fraction of full scale, 0..1; used by `tone` only. */
   readonly amplitude: number;
@@ -68,15 +67,18 @@ export interface FirmwareConfig {
   readonly port: number;
   /** DHCP/mDNS hostname (letters, digits, '-', at most 32); "" for `syfala-XXXX` from the MAC address. */
   readonly hostname: string;
-  /** Input streams (server to client), at most 8, each at most 16 channels. */
+  /**
+   * Input streams (server to client), at most 8. Each: sampleRate 1..1,000,000 Hz, channelCount
+   * 1..16 (RAM), bufferSize a u32 in frames (0 = not given), sampleType one of the 12.
+   */
   readonly inputs: readonly InputConfig[];
-  /** Output streams (client to server), at most 8, each at most 16 channels. */
+  /** Output streams (client to server), at most 8, with the same limits as the inputs. */
   readonly outputs: readonly OutputConfig[];
   /** Most clients connected at once, 1..8 (RAM). */
   readonly maxClients: number;
   /** Most clients with IO running at once, 1..8 (the lower of this and maxClients applies); more get Start(Err(Failure)). */
   readonly maxStreamingClients: number;
-  /** Interval of the status line on the console, in ms; 0 for none. */
+  /** Interval of the status line on the console, in ms, at most a day; 0 for none. */
   readonly statusEveryMs: number;
 }
 
@@ -87,130 +89,116 @@ export interface LoadedConfig {
   readonly problems: string[];
 }
 
-/** The default stream format: 16 kHz mono I16, 256-frame packets (16 ms), light enough for an ESP32. */
-const DEFAULT_FORMAT: Format = { sampleRate: 16000, channelCount: 1, bufferSize: 256, sampleType: "I16" };
-const DEFAULT_INPUT: InputConfig = Object.assign(
-  { source: "tone", toneHz: 440, amplitude: 0.5 } as const,
-  DEFAULT_FORMAT,
-);
-const DEFAULT_OUTPUT: OutputConfig = Object.assign({ sink: "discard" } as const, DEFAULT_FORMAT);
+/** True when a field's value is valid. */
+type Check = (v: unknown) => boolean;
 
 /**
- * The defaults: no Wi-Fi network, port 6910, one 440 Hz tone input and one discarded output
- * (16 kHz mono I16, 256-frame packets), 2 clients of which 1 streams, a status line every 10 s.
+ * What a config object may hold, field by field: `[check, default]` for a value, a nested
+ * object's spec, or `[spec]` for a list of at most 8 such objects (default: one default object).
  */
-const DEFAULT_CONFIG: FirmwareConfig = {
-  wifi: { ssid: "", password: "" },
-  port: 6910,
-  hostname: "",
-  inputs: [DEFAULT_INPUT],
-  outputs: [DEFAULT_OUTPUT],
-  maxClients: 2,
-  maxStreamingClients: 1,
-  statusEveryMs: 10000,
-};
+interface Spec {
+  readonly [field: string]: readonly [Check, unknown] | readonly [Spec] | Spec;
+}
 
-export { CONFIG_FILE, DEFAULT_CONFIG };
-
-/** Checks a value: "" when it is valid, else why not (e.g. "is not an integer in 1..8"). */
-type Check = (v: unknown) => string;
 type Obj = Record<string, unknown>;
 
 function isObject(v: unknown): v is Obj {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
-function int(min: number, max: number): Check {
-  return (v) =>
-    typeof v === "number" && v >= min && v <= max && Math.floor(v) === v
-      ? ""
-      : "is not an integer in " + min + ".." + max;
-}
-
-function text(max: number): Check {
-  return (v) =>
-    typeof v === "string" && v.length <= max ? "" : "is not a string of at most " + max + " characters";
-}
-
-function oneOf(names: string[]): Check {
-  return (v) => (names.indexOf(v as string) >= 0 ? "" : "is not " + names.join(" or "));
-}
-
-/** Accepts anything: the field is checked later (stream lists, formats). */
-function later(): string {
-  return "";
-}
-
-/** "" or 1 to 32 letters, digits and '-', not starting with '-' (no RegExp: Espruino's lacks `{n}` and `?`). */
-function hostname(v: unknown): string {
-  let ok = typeof v === "string" && v.length <= 32 && v.charAt(0) !== "-";
-  for (let i = 0; ok && i < (v as string).length; i++) {
-    const c = (v as string).charAt(i).toLowerCase();
-    ok = (c >= "a" && c <= "z") || (c >= "0" && c <= "9") || c === "-";
-  }
-  return ok ? "" : "is not a hostname";
-}
-
-/** A value as the problem lines quote it. */
-function show(v: unknown): string {
-  return typeof v === "string" ? '"' + v + '"' : String(JSON.stringify(v));
+/** A number in min..max: an integer unless `real`. */
+function num(min: number, max: number, real?: boolean): Check {
+  return (v) => typeof v === "number" && v >= min && v <= max && (real || Math.floor(v) === v);
 }
 
 /**
- * A copy of `d` with the fields of `raw` that pass `checks`; every other field of `raw` is a
- * problem (invalid: the default is kept; unknown: ignored). `path` prefixes field names.
+ * A string of at most `max` characters; "" or a match of `re` when given. The regexps keep to what
+ * Espruino's engine has: no `{n}` or `?`, and '-' first in a class (last, it breaks the class).
  */
-function merge<T>(raw: unknown, d: T, checks: Record<string, Check>, path: string, problems: string[]): T {
-  const out = Object.assign({}, d) as Obj;
-  if (!isObject(raw)) {
-    if (raw !== undefined)
-      problems.push("config: " + path + " " + show(raw) + " is not an object; using the defaults");
-    return out as T;
-  }
-  const known = Object.keys(checks);
-  const prefix = path === "" ? "config: " : "config: " + path + ".";
-  for (const k of Object.keys(raw)) {
-    const v = raw[k];
-    if (known.indexOf(k) < 0) {
-      problems.push(prefix + k + " is not a known field; ignored");
-      continue;
-    }
-    const why = (checks[k] as Check)(v);
-    if (why === "") out[k] = v;
-    else problems.push(prefix + k + " " + show(v) + " " + why + "; using " + show(out[k]));
-  }
-  return out as T;
+function str(max: number, re?: RegExp): Check {
+  return (v) => typeof v === "string" && v.length <= max && (!re || v === "" || re.test(v));
 }
 
-/** A stream list: at most 8 stream objects, each merged over `d` and its format checked as a whole. */
-function streams<T extends Format>(
-  raw: unknown,
-  key: string,
-  d: T,
-  checks: Record<string, Check>,
-  problems: string[],
-): T[] {
-  if (raw !== undefined && (!Array.isArray(raw) || raw.length > 8)) {
-    problems.push(
-      "config: " + key + " " + show(raw) + " is not a list of at most 8 streams; using the default",
-    );
-  }
-  if (!Array.isArray(raw) || raw.length > 8) return [Object.assign({}, d)];
-  const out: T[] = [];
-  for (let i = 0; i < raw.length; i++) {
-    const path = key + "[" + i + "]";
-    const s = merge(raw[i], d, checks, path, problems);
-    const why = formatProblem(s) || (s.channelCount > 16 ? "more than 16 channels" : "");
-    if (why) {
-      problems.push("config: " + path + ": " + why + "; using the default format");
-      Object.assign(s, DEFAULT_FORMAT);
+function oneOf(names: string[]): Check {
+  return (v) => names.indexOf(v as string) >= 0;
+}
+
+/** The four format fields, shared by inputs and outputs: 16 kHz mono I16, 256-frame packets by default. */
+const FORMAT_SPEC: Spec = {
+  sampleRate: [num(1, 1e6, true), 16000],
+  channelCount: [num(1, 16), 1],
+  bufferSize: [num(0, 4294967295), 256],
+  sampleType: [isSampleType, "I16"],
+};
+
+/**
+ * The whole file, with the defaults: no Wi-Fi network, port 6910, one 440 Hz tone input and one
+ * discarded output (16 kHz mono I16, 256-frame packets: light enough for an ESP32), 2 clients of
+ * which 1 streams, a status line every 10 s.
+ */
+const SPEC: Spec = {
+  wifi: { ssid: [str(32), ""], password: [str(64), ""] },
+  port: [num(1, 65535), 6910],
+  /** Letters, digits and '-', not first. */
+  hostname: [str(32, /^[a-zA-Z0-9][-a-zA-Z0-9]*$/), ""],
+  inputs: [
+    Object.assign(
+      {
+        source: [oneOf(["tone", "pattern", "loopback", "silence"]), "tone"],
+        toneHz: [num(1, 1e6, true), 440],
+        amplitude: [num(0, 1, true), 0.5],
+      } as Spec,
+      FORMAT_SPEC,
+    ),
+  ],
+  outputs: [Object.assign({ sink: [oneOf(["discard", "loopback"]), "discard"] } as Spec, FORMAT_SPEC)],
+  maxClients: [num(1, 8), 2],
+  maxStreamingClients: [num(1, 8), 1],
+  statusEveryMs: [num(0, 86400000), 10000],
+};
+
+/** Records that `path` was invalid and `what` (as JSON, or "defaults") is used instead. */
+function bad(p: string[], path: string, what: string): void {
+  p.push("config: " + path + ": bad, using " + what);
+}
+
+/**
+ * A new object with the fields of `raw` that pass `spec` and the defaults of the others, nested
+ * objects and lists built the same way. Every other field of `raw` is a problem line. `path` is
+ * the object's name in the lines ("" at the top, "wifi", "inputs[0]").
+ */
+function merge(raw: unknown, spec: Spec, path: string, p: string[]): Obj {
+  const r: Obj = isObject(raw) ? raw : {};
+  if (raw !== undefined && r !== raw) bad(p, path, "defaults");
+  const pre = path ? path + "." : "";
+  for (const k in r) if (!(k in spec)) p.push("config: " + pre + k + ": unknown, ignored");
+  const out: Obj = {};
+  for (const k in spec) {
+    const c = spec[k] as Spec & unknown[];
+    const v = r[k];
+    if (!Array.isArray(c)) {
+      out[k] = merge(v, c, pre + k, p);
+      continue;
     }
-    out.push(s);
+    // A value [check, default] (checks are false for undefined), or a list [spec].
+    const leaf = c.length > 1;
+    const ok = leaf ? (c[0] as Check)(v) : Array.isArray(v) && v.length <= 8;
+    if (!ok && v !== undefined) bad(p, pre + k, leaf ? JSON.stringify(c[1]) : "defaults");
+    if (leaf) out[k] = ok ? v : c[1];
+    else {
+      const list = (ok ? v : [undefined]) as unknown[];
+      const o: Obj[] = [];
+      for (let i = 0; i < list.length; i++) o.push(merge(list[i], c[0] as Spec, pre + k + "[" + i + "]", p));
+      out[k] = o;
+    }
   }
   return out;
 }
 
-const FORMAT_CHECKS = { sampleRate: later, channelCount: later, bufferSize: later, sampleType: later };
+/** Sample rate, channel count and sample type, which a loopback pair must share. */
+function key(f: Format): string {
+  return f.sampleRate + "/" + f.channelCount + f.sampleType;
+}
 
 /**
  * Checks a parsed configuration (anything: it comes from a file) and returns a complete, valid one
@@ -219,86 +207,27 @@ const FORMAT_CHECKS = { sampleRate: later, channelCount: later, bufferSize: late
 export function checkConfig(raw: unknown): LoadedConfig {
   const p: string[] = [];
   if (!isObject(raw)) {
-    p.push("config: " + CONFIG_FILE + " is not a JSON object; using the defaults");
-    raw = {};
-  }
-  const r = raw as Obj;
-  const top: Record<string, Check> = {
-    wifi: later,
-    port: int(1, 65535),
-    hostname: hostname,
-    inputs: later,
-    outputs: later,
-    maxClients: int(1, 8),
-    maxStreamingClients: int(1, 8),
-    statusEveryMs: int(0, 86400000),
-  };
-  const c = merge(r, DEFAULT_CONFIG, top, "", p) as {
-    -readonly [K in keyof FirmwareConfig]: FirmwareConfig[K];
-  };
-  c.wifi = merge(r["wifi"], DEFAULT_CONFIG.wifi, { ssid: text(32), password: text(64) }, "wifi", p);
-  const inputs = streams(
-    r["inputs"],
-    "inputs",
-    DEFAULT_INPUT,
-    Object.assign(
-      {
-        source: oneOf(["tone", "pattern", "loopback", "silence"]),
-        toneHz: (v: unknown) => (typeof v === "number" && v > 0 && v < 1e6 ? "" : "is not a frequency in Hz"),
-        amplitude: (v: unknown) => (typeof v === "number" && v >= 0 && v <= 1 ? "" : "is not in 0..1"),
-      },
-      FORMAT_CHECKS,
-    ),
-    p,
-  ) as { -readonly [K in keyof InputConfig]: InputConfig[K] }[];
-  const outputs = streams(
-    r["outputs"],
-    "outputs",
-    DEFAULT_OUTPUT,
-    Object.assign({ sink: oneOf(["discard", "loopback"]) }, FORMAT_CHECKS),
-    p,
-  ) as { -readonly [K in keyof OutputConfig]: OutputConfig[K] }[];
-  for (let i = 0; i < inputs.length || i < outputs.length; i++) {
-    const a = inputs[i];
-    const b = outputs[i];
-    const inLoop = a !== undefined && a.source === "loopback";
-    const outLoop = b !== undefined && b.sink === "loopback";
-    if (
-      inLoop &&
-      outLoop &&
-      a.sampleRate === b.sampleRate &&
-      a.channelCount === b.channelCount &&
-      a.sampleType === b.sampleType
-    )
-      continue;
-    const why = " loopback needs a partner with loopback and the same rate, channels and sample type; using ";
-    if (inLoop) {
-      a.source = "tone";
-      p.push("config: inputs[" + i + "].source" + why + "tone");
-    }
-    if (outLoop) {
-      b.sink = "discard";
-      p.push("config: outputs[" + i + "].sink" + why + "discard");
-    }
-  }
-  c.inputs = inputs;
-  c.outputs = outputs;
-  return { config: c, problems: p };
-}
-
-/**
- * Reads `syfala.json` from Storage and checks it ({@link checkConfig}). A missing or unparseable
- * file gives the defaults, with one line saying so.
- */
-export function loadConfig(storage: StorageModule): LoadedConfig {
-  let raw: unknown;
-  try {
-    raw = storage.readJSON(CONFIG_FILE, true);
-  } catch (_e) {
+    p.push("config: " + CONFIG_FILE + " missing or bad, using defaults");
     raw = undefined;
   }
-  if (raw !== undefined) return checkConfig(raw);
-  const r = checkConfig({});
-  r.problems.push("config: " + CONFIG_FILE + " is missing or not valid JSON; using the defaults");
-  return r;
+  const c = merge(raw, SPEC, "", p);
+  const ins = c["inputs"] as (Format & { source: SourceKind })[];
+  const outs = c["outputs"] as (Format & { sink: SinkKind })[];
+  for (let i = 0; i < 8; i++) {
+    const a = ins[i];
+    const b = outs[i];
+    const inLoop = a !== undefined && a.source === "loopback";
+    const outLoop = b !== undefined && b.sink === "loopback";
+    if ((inLoop || outLoop) && !(inLoop && outLoop && key(a) === key(b))) {
+      if (inLoop) a.source = "tone";
+      if (outLoop) b.sink = "discard";
+      p.push("config: loopback " + i + ": no like pair, using tone/discard");
+    }
+  }
+  return { config: c as unknown as FirmwareConfig, problems: p };
+}
+
+/** Reads `syfala.json` from Storage (undefined when missing or not JSON) and checks it ({@link checkConfig}). */
+export function loadConfig(storage: StorageModule): LoadedConfig {
+  return checkConfig(storage.readJSON(CONFIG_FILE, true));
 }

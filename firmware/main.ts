@@ -8,9 +8,8 @@
  * (Espruino keeps function source in RAM).
  *
  * Boot: the code runs `boot()` when it is loaded (upload, or `.bootcde` from flash at power-on)
- * and again on `E.on("init")` (after `save()` and a reset); `boot()` stops what runs before it
- * starts, so a second call is harmless. `E.on("kill")` (reset, or the emulator stopping) sends
- * Disconnect to every client.
+ * and on `E.on("init")` (after `save()` and a reset); `boot()` starts only when nothing runs.
+ * `E.on("kill")` (reset, save, load, or the emulator stopping) sends Disconnect to every client.
  */
 
 import { Pacer } from "../shared/audio/pacer.js";
@@ -43,6 +42,9 @@ declare function setInterval(callback: () => void, ms: number): TimerHandle;
 declare function clearInterval(handle: TimerHandle): void;
 declare const console: { log(...args: unknown[]): void };
 declare const SYFALA_VERSION: string;
+/** The board's first LED, where it has one (undefined on boards without). */
+declare const LED1: unknown;
+declare function digitalWrite(pin: unknown, value: boolean): void;
 
 /** Audio timer period while streaming (ms): ESP32's scheduler tick is 10 ms. */
 const AUDIO_TICK_MS = 10;
@@ -78,14 +80,12 @@ interface Client {
 interface App {
   engine: ServerEngine;
   udp: EspruinoUdp;
-  wifi: WifiLink;
   timer: TimerHandle | undefined;
   tickMs: number;
   status: TimerHandle | undefined;
   /** Streaming clients by peer key. */
   streams: { [peer: string]: Client };
   config: FirmwareConfig;
-  formats: { inputs: Format[]; outputs: Format[] };
   sources: (Source | undefined)[];
   tx: Uint8Array;
   /** Views of `tx` by length, made once each (a datagram's length depends on codec and stream). */
@@ -103,6 +103,8 @@ const timers: Timers = {
 };
 
 let app: App | undefined;
+/** The Wi-Fi link: made once, since its listeners stay on the Wifi module across restarts. */
+let wifi: WifiLink | undefined;
 
 function log(line: string): void {
   console.log(line);
@@ -110,30 +112,6 @@ function log(line: string): void {
 
 function now(): number {
   return Date.now();
-}
-
-/** The formats part of the configured streams (the engine advertises these). */
-function streamFormats(config: FirmwareConfig): { inputs: Format[]; outputs: Format[] } {
-  const f = { inputs: [] as Format[], outputs: [] as Format[] };
-  for (let i = 0; i < config.inputs.length; i++) {
-    const s = config.inputs[i] as Format;
-    f.inputs.push({
-      sampleRate: s.sampleRate,
-      channelCount: s.channelCount,
-      bufferSize: s.bufferSize,
-      sampleType: s.sampleType,
-    });
-  }
-  for (let i = 0; i < config.outputs.length; i++) {
-    const s = config.outputs[i] as Format;
-    f.outputs.push({
-      sampleRate: s.sampleRate,
-      channelCount: s.channelCount,
-      bufferSize: s.bufferSize,
-      sampleType: s.sampleType,
-    });
-  }
-  return f;
 }
 
 /** Sends everything the engine queued. */
@@ -181,8 +159,8 @@ function startIO(a: App, peer: string, nowMs: number): Outcome {
   const info = a.engine.peer(peer);
   if (info === undefined) return "failure";
   const list: (InputStream | undefined)[] = [];
-  for (let i = 0; i < a.formats.inputs.length; i++) {
-    const f = a.formats.inputs[i] as Format;
+  for (let i = 0; i < a.config.inputs.length; i++) {
+    const f = a.config.inputs[i] as Format;
     const src = a.sources[i];
     if (src === undefined) {
       list.push(undefined);
@@ -275,25 +253,11 @@ function status(a: App): void {
     if (st !== undefined) lost += st.bytesLost;
   }
   const m = process.memory();
+  const e = a.engine;
+  const u = a.udp.stats;
   log(
-    "syfala: clients " +
-      a.engine.connectedCount +
-      ", streaming " +
-      a.engine.streamingCount +
-      ", udp in " +
-      a.udp.stats.received +
-      " out " +
-      a.udp.stats.sent +
-      ", audio out " +
-      a.audioOut +
-      " reflected " +
-      a.reflected +
-      ", lost bytes " +
-      lost +
-      ", free " +
-      m.free +
-      "/" +
-      m.total,
+    `syfala: clients ${e.connectedCount} streaming ${e.streamingCount} | udp in ${u.received} out ${u.sent} | ` +
+      `audio out ${a.audioOut} looped ${a.reflected} lost ${lost}B | free ${m.free}/${m.total}`,
   );
 }
 
@@ -320,19 +284,14 @@ function start(): App {
   const loaded = loadConfig(require("Storage") as StorageModule);
   for (let i = 0; i < loaded.problems.length; i++) log(loaded.problems[i] as string);
   const config = loaded.config;
-  const formats = streamFormats(config);
   const sources: (Source | undefined)[] = [];
   for (let i = 0; i < config.inputs.length; i++) {
-    sources.push(
-      createSource(
-        config.inputs[i] as FirmwareConfig["inputs"][number],
-        i,
-        packetBytes(formats.inputs[i] as Format),
-      ),
-    );
+    const input = config.inputs[i] as FirmwareConfig["inputs"][number];
+    sources.push(createSource(input, i, packetBytes(input)));
   }
   const engine = new ServerEngine({
-    formats: formats,
+    // The stream configs are Formats with extra fields (source, sink): the engine reads the four.
+    formats: config,
     codecs: FIRMWARE_CODECS,
     maxClients: config.maxClients,
     maxStreamingClients: Math.min(config.maxStreamingClients, config.maxClients),
@@ -342,21 +301,15 @@ function start(): App {
   // biome-ignore lint/style/useNodejsImportProtocol: Espruino's built-in module, not Node's
   const dgram = require("dgram") as DgramModule;
   const udp = new EspruinoUdp({ dgram: dgram, E: E, timers: timers, log: log }, config.port);
-  const wifi = new WifiLink(wifiModule(), timers, log, {
-    ssid: config.wifi.ssid,
-    password: config.wifi.password,
-    hostname: config.hostname,
-  });
+
   const a: App = {
     engine: engine,
     udp: udp,
-    wifi: wifi,
     timer: undefined,
     tickMs: 0,
     status: undefined,
     streams: {},
     config: config,
-    formats: formats,
     sources: sources,
     tx: new Uint8Array(1472),
     txViews: {},
@@ -369,32 +322,33 @@ function start(): App {
     drainEvents(a);
     flush(a);
   });
-  wifi.start();
+  if (wifi === undefined) {
+    wifi = new WifiLink(wifiModule(), timers, log, {
+      ssid: config.wifi.ssid,
+      password: config.wifi.password,
+      hostname: config.hostname,
+      led: typeof LED1 === "undefined" ? undefined : (on) => digitalWrite(LED1, on),
+    });
+    wifi.start();
+  }
   setTick(a, IDLE_TICK_MS);
   if (config.statusEveryMs > 0) a.status = setInterval(() => status(a), config.statusEveryMs);
   log(
-    "syfala " +
-      SYFALA_VERSION +
-      " on " +
-      process.env.BOARD +
-      ": port " +
-      config.port +
-      ", " +
-      config.inputs.length +
-      " in / " +
-      config.outputs.length +
-      " out",
+    `syfala ${SYFALA_VERSION} on ${process.env.BOARD}: port ${config.port}, ${config.inputs.length} in, ${config.outputs.length} out`,
   );
   return a;
 }
 
-/** (Re)starts the firmware: stops a running instance first. */
+/** Starts the firmware unless it runs: loading the code runs it, and so does "init" after save(). */
 function boot(): void {
-  if (app !== undefined) stop(app);
-  app = start();
+  if (app === undefined) app = start();
 }
 
-/** Sends Disconnect to every client when the board is reset or stopped. */
+/**
+ * Before reset(), save() or load() (Espruino's "kill"): Disconnect to every client, timers and
+ * socket closed. After save(), the stored state has no running app, so "init" starts one; code
+ * run from flash at power-on starts at load and "init" then finds it running.
+ */
 function shutdown(): void {
   if (app !== undefined) stop(app);
   app = undefined;

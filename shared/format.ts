@@ -22,33 +22,21 @@ export type SampleType =
   | "IEEF64";
 
 /** All sample types in wire order: the position is postcard's variant index (U8 = 0 ... IEEF64 = 11). */
-export const SAMPLE_TYPES: readonly SampleType[] = [
-  "U8",
-  "U16",
-  "U24",
-  "U32",
-  "U64",
-  "I8",
-  "I16",
-  "I24",
-  "I32",
-  "I64",
-  "IEEF32",
-  "IEEF64",
-];
+export const SAMPLE_TYPES = "U8 U16 U24 U32 U64 I8 I16 I24 I32 I64 IEEF32 IEEF64".split(
+  " ",
+) as readonly SampleType[];
 
 /** Bytes per sample, indexed like {@link SAMPLE_TYPES}. */
 const SAMPLE_SIZES = [1, 2, 3, 4, 8, 1, 2, 3, 4, 8, 4, 8];
 
 /** Postcard variant index of a sample type (0..11), or -1 for a string that is not one. */
 export function sampleTypeIndex(t: string): number {
-  for (let i = 0; i < SAMPLE_TYPES.length; i++) if (SAMPLE_TYPES[i] === t) return i;
-  return -1;
+  return SAMPLE_TYPES.indexOf(t as SampleType);
 }
 
 /** True when `t` names one of the 12 sample types. */
 export function isSampleType(t: unknown): t is SampleType {
-  return typeof t === "string" && sampleTypeIndex(t) >= 0;
+  return SAMPLE_TYPES.indexOf(t as SampleType) >= 0;
 }
 
 /** Size of one sample in bytes (1, 2, 3, 4 or 8). */
@@ -153,15 +141,22 @@ export const STANDARD_FORMAT: Format = {
   sampleType: "IEEF32",
 };
 
-/** Checks every field; returns a reason, or undefined when the format is valid. */
+/**
+ * Checks every field; returns the first bad one with its value (e.g. "bad sampleRate 0": a
+ * positive normal f64 is needed, channelCount a non-zero u32, bufferSize a u32, sampleType one of
+ * the 12), or undefined when the format is valid.
+ */
 export function formatProblem(f: Format): string | undefined {
-  if (!isValidSampleRate(f.sampleRate))
-    return "sample rate " + f.sampleRate + " is not a positive normal number";
-  if (!isValidChannelCount(f.channelCount))
-    return "channel count " + f.channelCount + " is not a non-zero u32";
-  if (!isValidBufferSize(f.bufferSize)) return "buffer size " + f.bufferSize + " is not a u32";
-  if (!isSampleType(f.sampleType)) return "sample type " + String(f.sampleType) + " is not one of the 12";
-  return undefined;
+  const k = !isValidSampleRate(f.sampleRate)
+    ? "sampleRate"
+    : !isU32From(f.channelCount, 1)
+      ? "channelCount"
+      : !isU32From(f.bufferSize, 0)
+        ? "bufferSize"
+        : isSampleType(f.sampleType)
+          ? undefined
+          : "sampleType";
+  return k && "bad " + k + " " + f[k];
 }
 
 /** Bytes per frame: channels x sample size. */

@@ -9,6 +9,7 @@ import { describe, expect, it } from "vitest";
 import { RECEIVE_ACCEPTED } from "../shared/audio/receiver.js";
 import { ClientEngine, type ClientOptions } from "../shared/endpoint/client.js";
 import type { ClientEvent } from "../shared/endpoint/events.js";
+import { streamReceivers } from "../shared/endpoint/stream-receivers.js";
 import type { Format, StreamFormats } from "../shared/format.js";
 import { type ClientMessage, Server, type ServerMessage } from "../shared/message.js";
 import { u64 } from "../shared/u64.js";
@@ -396,7 +397,7 @@ describe("ClientEngine: IO requests", () => {
 
 describe("ClientEngine: audio", () => {
   it("takes audio only while IO runs, on the server's input streams, with n_bytes checked", () => {
-    const c = client();
+    const c = client({ receivers: streamReceivers });
     connect(c, S1, 0);
     from(c, S1, audio(0, 0, new Uint8Array(4)), 1);
     expect(c.peer(K1)?.stats.discardedAudio).toBe(1);
@@ -418,7 +419,9 @@ describe("ClientEngine: audio", () => {
       RECEIVE_ACCEPTED,
       [1, 2, 3, 4],
     ]);
-    expect(c.receiver(K1, 0)?.bytesDelivered).toBe(4);
+    // the injected receiver got it
+    expect(c.peer(K1)?.receivers[0]?.bytesDelivered).toBe(4);
+    expect(c.peerStats(K1)).toMatchObject({ audioIn: 1, bytesReceived: 4, bytesDelivered: 4 });
   });
 
   it("keeps one audio event object and drops an unpolled one, in order with other events", () => {
@@ -432,6 +435,13 @@ describe("ClientEngine: audio", () => {
     const ev = events(c);
     expect(ev.map((e) => e.type)).toEqual(["ioStarted", "audio", "ioStopped", "disconnected"]);
     expect(c.stats.eventsDropped).toBe(1);
+    const a = ev[1];
+    if (a?.type !== "audio") throw new Error("expected audio");
+    expect([a.byteIdx, Array.from(a.payload)]).toEqual([{ hi: 0, lo: 2 }, [3, 4]]);
+    // without injected receivers the built-in index check counted, and its counters were kept
+    const d = ev[3];
+    if (d?.type !== "disconnected") throw new Error("expected disconnected");
+    expect(d.stats).toMatchObject({ audioIn: 2, bytesReceived: 4, gapMessages: 0, oldMessages: 0 });
   });
 });
 

@@ -1,6 +1,5 @@
 import { describe, expect, it } from "vitest";
 import { EspruinoUdp } from "../firmware/board/udp.js";
-import type { TransportError } from "../shared/transport.js";
 import { bytesOf, FakeClock, FakeDgram, FakeE } from "./support/espruino-fakes.js";
 
 function setup(port = 6910) {
@@ -11,9 +10,7 @@ function setup(port = 6910) {
   const udp = new EspruinoUdp({ dgram: dgram, E: E, timers: clock, log: (l) => logs.push(l) }, port);
   const received: { data: number[]; address: string; port: number }[] = [];
   udp.onDatagram((data, address, p) => received.push({ data: Array.from(data), address: address, port: p }));
-  const errors: TransportError[] = [];
-  udp.onError((e) => errors.push(e));
-  return { clock, dgram, E, logs, udp, received, errors };
+  return { clock, dgram, E, logs, udp, received };
 }
 
 function bytes(n: number, seed: number): Uint8Array {
@@ -121,15 +118,14 @@ describe("EspruinoUdp", () => {
   });
 
   it("reopens exactly one socket after a zero-length datagram closes it ('close' fires twice)", () => {
-    const { clock, dgram, udp, received, logs } = setup();
+    const { clock, dgram, received, logs } = setup();
     dgram.deliver(6910, new Uint8Array(0), "127.0.0.2", 1234);
     clock.advance(10);
     expect(dgram.sockets.length).toBe(2);
     expect(dgram.sockets[0]?.state).toBe("closed");
     expect(dgram.sockets[1]?.state).toBe("bound");
     expect(dgram.sockets[1]?.port).toBe(6910);
-    expect(udp.stats.reopens).toBe(1);
-    expect(logs.some((l) => l.includes("reopen"))).toBe(true);
+    expect(logs).toEqual(["udp: closed; reopen in 0 ms"]);
     clock.advance(1000);
     expect(dgram.sockets.length).toBe(2);
     dgram.deliver(6910, bytes(20, 4), "127.0.0.2", 1234);
@@ -138,7 +134,8 @@ describe("EspruinoUdp", () => {
     dgram.deliver(6910, new Uint8Array(0), "127.0.0.2", 1234);
     clock.advance(10);
     expect(dgram.sockets.length).toBe(3);
-    expect(udp.stats.reopens).toBe(2);
+    expect(dgram.sockets[2]?.state).toBe("bound");
+    expect(logs.length).toBe(2);
   });
 
   it("drops and counts a send while no socket is open", () => {
@@ -148,7 +145,7 @@ describe("EspruinoUdp", () => {
     clock.advance(0); // closed, and the reopen failed: retry in 250 ms
     udp.send(bytes(10, 1), "127.0.0.3", 5);
     expect(dgram.sent.length).toBe(0);
-    expect(udp.stats.sendErrors).toBe(1);
+    expect(udp.stats.sent).toBe(0);
     clock.advance(250);
     udp.send(bytes(10, 1), "127.0.0.3", 5);
     expect(dgram.sent.length).toBe(1);
@@ -160,10 +157,7 @@ describe("EspruinoUdp", () => {
     const dgram = new FakeDgram(clock);
     dgram.failBinds = 3;
     const logs: string[] = [];
-    const udp = new EspruinoUdp(
-      { dgram: dgram, E: new FakeE(), timers: clock, log: (l) => logs.push(l) },
-      6910,
-    );
+    new EspruinoUdp({ dgram: dgram, E: new FakeE(), timers: clock, log: (l) => logs.push(l) }, 6910);
     expect(dgram.sockets.length).toBe(1);
     expect(dgram.boundTo(6910)).toBeUndefined();
     clock.advance(249);
@@ -177,34 +171,29 @@ describe("EspruinoUdp", () => {
     clock.advance(1000); // t = 1750: fourth attempt succeeds
     expect(dgram.sockets.length).toBe(4);
     expect(dgram.boundTo(6910)).toBe(dgram.sockets[3]);
-    expect(udp.stats.bindErrors).toBe(3);
-    expect(logs.filter((l) => l.includes("bind")).length).toBe(3);
+    expect(logs.filter((l) => l.startsWith("udp: bind 6910: ")).length).toBe(3);
+    expect(logs[2]).toMatch(/; reopen in 1000 ms$/);
+    expect(dgram.sockets.slice(0, 3).map((s) => s.state)).toEqual(["closed", "closed", "closed"]);
     clock.advance(60000);
     expect(dgram.sockets.length).toBe(4);
   });
 
-  it("reports a failed bind to the error handler once one is set", () => {
-    const { clock, dgram, errors } = setup();
-    dgram.failBinds = 1;
-    dgram.deliver(6910, new Uint8Array(0), "127.0.0.2", 1);
-    clock.advance(0);
-    expect(errors.length).toBe(1);
-    expect(errors[0]?.operation).toBe("socket");
-    clock.advance(250);
-    expect(dgram.boundTo(6910)).toBeDefined();
-  });
-
-  it("reports a send that throws and keeps working", () => {
-    const { dgram, udp, errors } = setup();
+  it("drops a send that throws, uncounted, and keeps working", () => {
+    const { dgram, udp } = setup();
     dgram.failSends = 1;
     udp.send(bytes(10, 1), "127.0.0.4", 99);
-    expect(udp.stats.sendErrors).toBe(1);
-    expect(errors.length).toBe(1);
-    expect(errors[0]?.operation).toBe("send");
-    expect(errors[0]?.address).toBe("127.0.0.4");
-    expect(errors[0]?.port).toBe(99);
+    expect(udp.stats.sent).toBe(0);
     udp.send(bytes(10, 1), "127.0.0.4", 99);
     expect(dgram.sent.length).toBe(1);
+    expect(udp.stats.sent).toBe(1);
+  });
+
+  it("counts received datagrams, with or without a handler", () => {
+    const { dgram, udp, received } = setup();
+    udp.onDatagram(null);
+    dgram.deliver(6910, bytes(3, 1), "127.0.0.1", 1);
+    expect(received.length).toBe(0);
+    expect(udp.stats.received).toBe(1);
   });
 
   it("close() is final and idempotent: no reopen, no retry, no handler afterwards", () => {

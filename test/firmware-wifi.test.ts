@@ -1,46 +1,44 @@
 import { describe, expect, it } from "vitest";
-import { defaultHostname, WifiLink, type WifiOptions, type WifiState } from "../firmware/board/wifi.js";
+import { WifiLink, type WifiOptions } from "../firmware/board/wifi.js";
 import { FakeClock, FakeWifi } from "./support/espruino-fakes.js";
 
 function setup(opts: Partial<WifiOptions> = {}, withWifi = true) {
   const clock = new FakeClock();
   const wifi = withWifi ? new FakeWifi(clock) : undefined;
   const logs: string[] = [];
-  const states: { state: WifiState; detail: string; at: number }[] = [];
   const leds: { on: boolean; at: number }[] = [];
   const link = new WifiLink(wifi, clock, (l) => logs.push(l), {
     ssid: "studio",
     password: "secret",
     hostname: "",
-    onStatus: (state, detail) => states.push({ state: state, detail: detail, at: clock.now }),
     led: (on) => leds.push({ on: on, at: clock.now }),
     ...opts,
   });
-  return { clock, wifi: wifi as FakeWifi, logs, states, leds, link };
+  return { clock, wifi: wifi as FakeWifi, logs, leds, link };
 }
 
-describe("defaultHostname", () => {
-  it("is syfala- and the last 4 hex digits of the MAC address", () => {
-    const w = new FakeWifi(new FakeClock());
-    w.mac = "24:0A:C4:12:AB:CD";
-    expect(defaultHostname(w)).toBe("syfala-abcd");
-  });
-
-  it("falls back to a stable name without a MAC address or Wifi module", () => {
-    const w = new FakeWifi(new FakeClock());
-    w.mac = undefined;
-    expect(defaultHostname(w)).toBe("syfala");
-    expect(defaultHostname(undefined)).toBe("syfala");
-  });
-});
+/** Times (ms) of the connection attempts so far. */
+function attemptTimes(wifi: FakeWifi): number[] {
+  return wifi.connects.map((c) => c.at);
+}
 
 describe("WifiLink", () => {
-  it("without a Wifi module reports 'absent' at once and serves", () => {
-    const { link, states, logs } = setup({}, false);
+  it("without a Wifi module reports 'absent' at once", () => {
+    const { link, logs, leds } = setup({}, false);
     link.start();
     expect(link.state).toBe("absent");
-    expect(states.map((s) => s.state)).toEqual(["absent"]);
-    expect(logs.join("\n")).toContain("no Wi-Fi: serving at once");
+    expect(logs).toEqual(["wifi: absent no Wifi"]);
+    expect(leds.map((l) => l.on)).toEqual([false]);
+  });
+
+  it("without an ssid leaves the radio alone and reports 'absent'", () => {
+    const { link, wifi, clock, logs } = setup({ ssid: "" });
+    link.start();
+    clock.advance(100000);
+    expect(link.state).toBe("absent");
+    expect(wifi.connects).toEqual([]);
+    expect(wifi.configs).toEqual([]);
+    expect(logs).toEqual(["wifi: absent no ssid"]);
   });
 
   it("turns power-save off, sets the hostname from the MAC and connects with the stored credentials", () => {
@@ -48,8 +46,25 @@ describe("WifiLink", () => {
     link.start();
     expect(wifi.configs).toEqual([{ powersave: "none" }]);
     expect(wifi.hostnames).toEqual(["syfala-abcd"]);
-    expect(link.hostname).toBe("syfala-abcd");
     expect(wifi.connects).toEqual([{ ssid: "studio", password: "secret", at: 0 }]);
+    expect(link.state).toBe("connecting");
+  });
+
+  it("names the board syfala- and the last 4 hex digits of its MAC address", () => {
+    const { link, wifi, logs } = setup();
+    wifi.mac = "24:0a:c4:12:9f:0e";
+    link.start();
+    expect(wifi.hostnames).toEqual(["syfala-9f0e"]);
+    expect(logs).toEqual(["wifi: connecting studio"]);
+  });
+
+  it("without a MAC address keeps the driver's hostname, says so and still connects", () => {
+    const { link, wifi, logs } = setup();
+    wifi.mac = undefined;
+    link.start();
+    expect(wifi.hostnames).toEqual([]);
+    expect(wifi.configs).toEqual([{ powersave: "none" }]);
+    expect(logs[0]).toMatch(/^wifi: /);
     expect(link.state).toBe("connecting");
   });
 
@@ -59,34 +74,37 @@ describe("WifiLink", () => {
     expect(wifi.hostnames).toEqual(["desk-1"]);
   });
 
-  it("reports connected once (callback and event), with the IP address, and sets the LED", () => {
-    const { link, wifi, clock, states, leds } = setup();
+  it("reports connected once (callback and event), with the IP address, and lights the LED", () => {
+    const { link, wifi, clock, logs, leds } = setup();
     link.start();
-    clock.advance(600); // blinking while connecting
-    expect(leds.filter((l) => l.at > 0).map((l) => l.on)).toEqual([true, false]);
+    clock.advance(600);
+    expect(leds.map((l) => l.on)).toEqual([false]);
     wifi.succeed("192.168.1.42");
     clock.advance(0);
     expect(link.state).toBe("connected");
-    expect(link.ip).toBe("192.168.1.42");
-    expect(states.map((s) => s.state)).toEqual(["connecting", "connected"]);
-    expect(states[1]?.detail).toBe("192.168.1.42");
-    expect(leds[leds.length - 1]).toEqual({ on: true, at: 600 });
-    const n = leds.length;
-    clock.advance(10000);
-    expect(leds.length).toBe(n); // no more blinking
-    expect(wifi.hostnames.length).toBe(2); // set again once connected
+    expect(logs.filter((l) => l.startsWith("wifi: connected"))).toEqual(["wifi: connected 192.168.1.42"]);
+    expect(leds).toEqual([
+      { on: false, at: 0 },
+      { on: true, at: 600 },
+    ]);
+    // power save and hostname set again once connected (before, they may not take)
+    expect(wifi.hostnames).toEqual(["syfala-abcd", "syfala-abcd"]);
+    expect(wifi.configs.length).toBe(2);
+    clock.advance(100000);
+    expect(wifi.connects.length).toBe(1); // no timeout, no retry
   });
 
   it("gives up an attempt after 20 s and retries after 1 s, 2 s, 4 s... (ignoring its own disconnect)", () => {
-    const { link, wifi, clock } = setup();
+    const { link, wifi, clock, logs } = setup();
     link.start();
     clock.advance(19999);
     expect(wifi.disconnects).toBe(0);
     clock.advance(1); // t = 20000: timeout
     expect(wifi.disconnects).toBe(1);
     expect(link.state).toBe("disconnected");
+    expect(logs[logs.length - 1]).toBe("wifi: disconnected timeout, retry in 1000 ms");
     clock.advance(200000);
-    expect(wifi.connects.map((c) => c.at).slice(0, 5)).toEqual([0, 21000, 43000, 67000, 95000]);
+    expect(attemptTimes(wifi).slice(0, 5)).toEqual([0, 21000, 43000, 67000, 95000]);
   });
 
   it("ignores a late answer to an attempt it gave up", () => {
@@ -98,14 +116,14 @@ describe("WifiLink", () => {
     expect(wifi.disconnects).toBe(1);
     expect(link.state).toBe("disconnected");
     clock.advance(1000);
-    expect(wifi.connects.map((c) => c.at)).toEqual([0, 21000]);
+    expect(attemptTimes(wifi)).toEqual([0, 21000]);
   });
 
   it("caps the wait at 30 s and resets it after a connection", () => {
-    const { link, wifi, clock } = setup();
+    const { link, wifi, clock, leds } = setup();
     link.start();
     clock.advance(400000);
-    const at = wifi.connects.map((c) => c.at);
+    const at = attemptTimes(wifi);
     const waits = at.slice(1).map((t, i) => t - (at[i] as number) - 20000);
     expect(waits.slice(0, 7)).toEqual([1000, 2000, 4000, 8000, 16000, 30000, 30000]);
     wifi.succeed("10.0.0.2");
@@ -115,19 +133,19 @@ describe("WifiLink", () => {
     wifi.drop("BEACON_TIMEOUT");
     clock.advance(0);
     expect(link.state).toBe("disconnected");
-    expect(link.ip).toBe("");
+    expect(leds[leds.length - 1]).toEqual({ on: false, at: t });
     clock.advance(1000);
     expect(wifi.connects[wifi.connects.length - 1]?.at).toBe(t + 1000);
   });
 
   it("reconnects after a disconnection, forever, with backoff while it fails", () => {
-    const { link, wifi, clock, states } = setup();
+    const { link, wifi, clock, logs } = setup();
     link.start();
     wifi.succeed("10.0.0.2");
     clock.advance(0);
     wifi.drop("AUTH_EXPIRE");
     clock.advance(0);
-    expect(states[states.length - 1]?.detail).toContain("AUTH_EXPIRE");
+    expect(logs[logs.length - 1]).toBe("wifi: disconnected lost AUTH_EXPIRE, retry in 1000 ms");
     clock.advance(999);
     expect(wifi.connects.length).toBe(1);
     clock.advance(1);
@@ -141,8 +159,15 @@ describe("WifiLink", () => {
     expect(wifi.connects.length).toBe(3);
     wifi.succeed("10.0.0.3");
     clock.advance(0);
-    expect(link.ip).toBe("10.0.0.3");
-    expect(link.attempts).toBe(3);
+    expect(link.state).toBe("connected");
+    expect(logs[logs.length - 1]).toBe("wifi: connected 10.0.0.3");
+    // an access point gone for good: still trying an hour later, one attempt per 50 s at most
+    wifi.drop("x");
+    clock.advance(3600000);
+    const last = wifi.connects[wifi.connects.length - 1]?.at as number;
+    expect(clock.now - last).toBeLessThanOrEqual(50000);
+    expect(wifi.connects.length).toBeGreaterThan(60);
+    expect(wifi.connects.length).toBeLessThan(80);
   });
 
   it("retries after 'Bad password' and after a DHCP timeout", () => {
@@ -162,20 +187,19 @@ describe("WifiLink", () => {
     expect(wifi.connects.length).toBe(3);
   });
 
-  it("without an SSID does not connect, but reports a network joined by other means", () => {
-    const { link, wifi, clock, states } = setup({ ssid: "" });
-    link.start();
-    expect(link.state).toBe("absent");
-    expect(wifi.connects.length).toBe(0);
-    wifi.ip = "10.1.1.1";
-    wifi.queue("connected", { ip: "10.1.1.1" });
-    clock.advance(0);
-    expect(link.state).toBe("connected");
-    wifi.drop("ASSOC_LEAVE");
-    clock.advance(60000);
+  it("retries when connect throws, and start() does not throw", () => {
+    const { link, wifi, clock } = setup();
+    let throws = 1;
+    const connect = wifi.connect.bind(wifi);
+    wifi.connect = (ssid, options, cb) => {
+      connect(ssid, options, cb);
+      if (throws-- > 0) throw new Error("radio busy");
+    };
+    expect(() => link.start()).not.toThrow();
     expect(link.state).toBe("disconnected");
-    expect(wifi.connects.length).toBe(0);
-    expect(states.map((s) => s.state)).toEqual(["absent", "connected", "disconnected"]);
+    clock.advance(1000);
+    expect(wifi.connects.length).toBe(2);
+    expect(link.state).toBe("connecting");
   });
 
   it("never calls clearTimeout(undefined) (it throws on Espruino)", () => {

@@ -6,10 +6,12 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { StreamSink } from "../shared/audio/receiver.js";
-import { RECEIVE_ACCEPTED, RECEIVE_GAP } from "../shared/audio/receiver.js";
+import { RECEIVE_ACCEPTED, RECEIVE_GAP, RECEIVE_OLD, RECEIVE_RESYNC } from "../shared/audio/receiver.js";
 import { DEFAULT_TIMING } from "../shared/endpoint/constants.js";
 import type { ServerEvent } from "../shared/endpoint/events.js";
+import { IndexCheck } from "../shared/endpoint/receivers.js";
 import { type ServerEngine as Engine, ServerEngine, type ServerOptions } from "../shared/endpoint/server.js";
+import { streamReceiversTo } from "../shared/endpoint/stream-receivers.js";
 import type { StreamFormats } from "../shared/format.js";
 import { Client, type ClientMessage, type ServerMessage } from "../shared/message.js";
 import { u64 } from "../shared/u64.js";
@@ -393,7 +395,7 @@ describe("ServerEngine: IO", () => {
 });
 
 describe("ServerEngine: audio", () => {
-  it("takes audio only while streaming, checks the stream and n_bytes, and feeds the receivers", () => {
+  it("takes audio only while streaming, checks the stream and n_bytes, and feeds injected receivers", () => {
     const got: string[] = [];
     const sink = (peer: string, idx: number): StreamSink => ({
       data: (o, buf, start, len) =>
@@ -402,7 +404,7 @@ describe("ServerEngine: audio", () => {
         ),
       silence: (o, len) => got.push(peer + " s" + idx + " silence " + o + " " + len),
     });
-    const s = server({ audioSink: sink });
+    const s = server({ receivers: streamReceiversTo(sink) });
     connect(s, A, 0);
     const p6 = Uint8Array.from([1, 2, 3, 4, 5, 6]);
     from(s, A, audio(0, 0, p6), 1); // before Start
@@ -456,6 +458,76 @@ describe("ServerEngine: audio", () => {
     });
   });
 
+  it("injected receivers without a sink still count whole samples", () => {
+    const asked: string[] = [];
+    const s = server({
+      receivers: streamReceiversTo((peer, idx, f) => {
+        asked.push(peer + " " + idx + " " + f.sampleType);
+        return undefined;
+      }),
+    });
+    connect(s, A, 0);
+    from(s, A, enc(Client.START_IO), 1);
+    expect(asked).toEqual([KEY_A + " 0 I24", KEY_A + " 1 U8"]);
+    from(s, A, audio(0, 0, new Uint8Array(7)), 2);
+    expect(s.peerStats(KEY_A)).toMatchObject({ bytesReceived: 7, bytesDelivered: 6 });
+  });
+
+  it("without injected receivers, only checks byte indices: counts gaps (bytes skipped), old messages, jumps", () => {
+    const s = server();
+    connect(s, A, 0);
+    from(s, A, enc(Client.START_IO), 1);
+    sent(s);
+    events(s);
+    const status = (streamIdx: number, byteIdx: number, n: number, t: number): number => {
+      from(s, A, audio(streamIdx, byteIdx, new Uint8Array(n)), t);
+      const ev = events(s);
+      const e = ev[0];
+      if (ev.length !== 1 || e?.type !== "audio") throw new Error("expected one audio event");
+      return e.status;
+    };
+    expect(status(0, 0, 6, 2)).toBe(RECEIVE_ACCEPTED);
+    expect(status(0, 6, 4, 3)).toBe(RECEIVE_ACCEPTED);
+    // 5 bytes skipped (10..14): counted as such, not rounded to whole I24 samples
+    expect(status(0, 15, 3, 4)).toBe(RECEIVE_GAP);
+    // reordered and duplicated: still an event (the firmware's loopback reflects it), counted old
+    expect(status(0, 12, 3, 5)).toBe(RECEIVE_OLD);
+    expect(status(0, 15, 3, 6)).toBe(RECEIVE_OLD);
+    expect(status(0, 18, 0, 7)).toBe(RECEIVE_ACCEPTED);
+    // a jump of 2^32 bytes or more is not counted as loss; the stream continues from there
+    expect(status(0, 2 ** 40, 2, 8)).toBe(RECEIVE_RESYNC);
+    expect(status(0, 2 ** 40 + 2, 2, 9)).toBe(RECEIVE_ACCEPTED);
+    expect(status(0, 30, 2, 10)).toBe(RECEIVE_OLD);
+    // the other output stream has its own index
+    expect(status(1, 0, 1, 11)).toBe(RECEIVE_ACCEPTED);
+    expect(status(1, 4, 1, 12)).toBe(RECEIVE_GAP);
+    const expected = {
+      audioIn: 11,
+      gapMessages: 2,
+      oldMessages: 3,
+      resyncs: 1,
+      bytesLost: 5 + 3,
+      bytesReceived: 6 + 4 + 3 + 0 + 2 + 2 + 1 + 1,
+      // what only a full receiver works out
+      bytesDelivered: 0,
+      bytesDropped: 0,
+      samplesPadded: 0,
+      invalidMessages: 0,
+    };
+    expect(s.peerStats(KEY_A)).toMatchObject(expected);
+    expect(s.peer(KEY_A)?.stats.gapMessages).toBe(0); // live counters: ended IO sessions only
+    expect(s.peer(KEY_A)?.receivers).toHaveLength(2);
+    from(s, A, enc(Client.STOP_IO), 13);
+    expect(s.peer(KEY_A)?.receivers).toHaveLength(0);
+    expect(s.peer(KEY_A)?.stats).toMatchObject(expected);
+    expect(s.peerStats(KEY_A)).toMatchObject(expected);
+    // a new IO session starts at byte 0 again; counters keep adding up
+    from(s, A, enc(Client.START_IO), 14);
+    events(s);
+    expect(status(0, 0, 3, 15)).toBe(RECEIVE_ACCEPTED);
+    expect(s.peerStats(KEY_A)).toMatchObject({ audioIn: 12, bytesReceived: expected.bytesReceived + 3 });
+  });
+
   it("writes audio in the client's codec, only while streaming and on an input stream", () => {
     const s = server();
     connect(s, A, 0);
@@ -473,7 +545,8 @@ describe("ServerEngine: audio", () => {
       header: { streamIdx: 0, byteIdx: { hi: 256, lo: 5 }, nBytes: 4 },
     });
     expect(Array.from(out.subarray(3 + 17, 3 + n))).toEqual([9, 8, 7, 6]);
-    expect(() => s.writeAudio(KEY_A, 0, u64(0), payload, out, 50)).toThrow(/do not fit/);
+    expect(() => s.writeAudio(KEY_A, 0, u64(0), payload, out, 50)).toThrow(/does not fit/);
+    expect(() => s.writeAudio(KEY_A, 0, u64(0), payload, out, -1)).toThrow(/does not fit/);
     expect(s.peer(KEY_A)?.stats.audioOut).toBe(1);
   });
 });
@@ -508,9 +581,16 @@ describe("ServerEngine: codecs", () => {
     expect(s.peer(KEY_A)?.codec.name).toBe("postcard");
   });
 
-  it("validates its options, naming the bad one", () => {
-    expect(() => server({ maxClients: 0 })).toThrow(/"maxClients"/);
+  it("validates its formats and timing periods, naming the bad one", () => {
     expect(() => server({ timing: { heartbeatMs: 0 } })).toThrow(/"heartbeatMs"/);
+    expect(() => server({ timing: { timeoutMs: Number.NaN } })).toThrow(/"timeoutMs"/);
+    expect(() => server({ timing: { retransmitMs: -1 } })).toThrow(/"retransmitMs"/);
+    // waits may be zero; a field given as undefined keeps its default
+    expect(server({ timing: { offerIntervalMs: 0, heartbeatMs: undefined } }).timing).toEqual({
+      ...DEFAULT_TIMING,
+      offerIntervalMs: 0,
+    });
+    expect(server({ timing: { heartbeatMs: 50 } }).timing.heartbeatMs).toBe(50);
     expect(
       () =>
         new ServerEngine({
@@ -520,7 +600,9 @@ describe("ServerEngine: codecs", () => {
           },
           codecs: CODECS,
         }),
-    ).toThrow(/"formats"/);
+    ).toThrow(/"formats" 0 /);
+    const bad = { sampleRate: 8000, channelCount: 0, bufferSize: 16, sampleType: "U8" as const };
+    expect(() => server({ formats: { inputs: FORMATS.inputs, outputs: [bad] } })).toThrow(/"formats" 1 /);
     expect(server().timing).toEqual(DEFAULT_TIMING);
   });
 });
@@ -632,4 +714,77 @@ describe("ServerEngine: bad input never changes state (property)", () => {
       );
     });
   }
+});
+
+describe("IndexCheck (the engines' receiver when none is injected)", () => {
+  /** What it must return and count, worked out with plain numbers (exact below 2^53). */
+  function oracle(msgs: { idx: number; len: number }[]) {
+    let expected = 0;
+    const out = {
+      statuses: [] as number[],
+      gapMessages: 0,
+      oldMessages: 0,
+      resyncs: 0,
+      bytesLost: 0,
+      bytesReceived: 0,
+    };
+    for (const m of msgs) {
+      if (m.idx < expected) {
+        out.oldMessages++;
+        out.statuses.push(RECEIVE_OLD);
+        continue;
+      }
+      const gap = m.idx - expected;
+      out.bytesReceived += m.len;
+      expected = m.idx + m.len;
+      if (gap === 0) out.statuses.push(RECEIVE_ACCEPTED);
+      else if (gap >= 2 ** 32) {
+        out.resyncs++;
+        out.statuses.push(RECEIVE_RESYNC);
+      } else {
+        out.gapMessages++;
+        out.bytesLost += gap;
+        out.statuses.push(RECEIVE_GAP);
+      }
+    }
+    return { out, expected };
+  }
+
+  it("crosses the 2^32 boundary of the low word", () => {
+    const r = new IndexCheck();
+    const buf = new Uint8Array(8);
+    expect(r.receiveFrom(u64(2 ** 32 - 3), buf, 0, 5)).toBe(RECEIVE_GAP);
+    expect(r.expected).toEqual({ hi: 1, lo: 2 });
+    expect(r.receiveFrom(u64(2 ** 32 + 2), buf, 0, 1)).toBe(RECEIVE_ACCEPTED);
+    expect(r.receiveFrom(u64(2 ** 32 - 1), buf, 0, 1)).toBe(RECEIVE_OLD);
+    expect(r.bytesLost).toBe(2 ** 32 - 3);
+  });
+
+  it("agrees with a plain-number model on random message sequences", () => {
+    const near = fc.oneof(
+      fc.integer({ min: 0, max: 200 }),
+      fc.integer({ min: 2 ** 32 - 100, max: 2 ** 32 + 100 }),
+      fc.integer({ min: 2 ** 40, max: 2 ** 40 + 100 }),
+    );
+    const msg = fc.record({ idx: near, len: fc.integer({ min: 0, max: 40 }) });
+    fc.assert(
+      fc.property(fc.array(msg, { maxLength: 50 }), (msgs) => {
+        const r = new IndexCheck();
+        const buf = new Uint8Array(40);
+        const statuses = msgs.map((m) => r.receiveFrom(u64(m.idx), buf, 0, m.len));
+        const { out, expected } = oracle(msgs);
+        const { statuses: want, ...counts } = out;
+        expect(statuses).toEqual(want);
+        expect({
+          gapMessages: r.gapMessages,
+          oldMessages: r.oldMessages,
+          resyncs: r.resyncs,
+          bytesLost: r.bytesLost,
+          bytesReceived: r.bytesReceived,
+        }).toEqual(counts);
+        expect(r.expected).toEqual(u64(expected));
+      }),
+      { numRuns: 500, seed: 7 },
+    );
+  });
 });

@@ -10,6 +10,7 @@ import type { StreamSink } from "../shared/audio/receiver.js";
 import { ClientEngine, type ClientOptions } from "../shared/endpoint/client.js";
 import type { ClientEvent, ServerEvent } from "../shared/endpoint/events.js";
 import { ServerEngine, type ServerOptions } from "../shared/endpoint/server.js";
+import { streamReceivers, streamReceiversTo } from "../shared/endpoint/stream-receivers.js";
 import { type Format, frameSize, type StreamFormats, sampleSize } from "../shared/format.js";
 import { type U64, u64, u64AddInPlace, u64ToNumber } from "../shared/u64.js";
 import { msgpack } from "../shared/wire/msgpack.js";
@@ -331,7 +332,7 @@ describe("session: several peers", () => {
     const net = new VirtualNet({ latencyMs: 1 });
     const s1 = addServer(net, "127.0.0.1");
     const s2 = addServer(net, "127.0.0.2");
-    const cli = addClient(net, "127.0.0.10", 50000);
+    const cli = addClient(net, "127.0.0.10", 50000, { receivers: streamReceivers });
     cli.onEvent = (e) => {
       if (e.type === "connected") engineOf(cli).startIO(e.peer, net.now);
     };
@@ -534,8 +535,8 @@ describe("session: one minute under 20 % loss, reordering and duplication", () =
     const seconds = 60;
     const recIn = new Recorder(8000 * 3 * seconds + 1000);
     const recOut = new Recorder(8000 * 4 * seconds + 1000);
-    const srv = addServer(net, "127.0.0.1", { audioSink: () => recOut });
-    const cli = addClient(net, "127.0.0.10", 50000, { audioSink: () => recIn });
+    const srv = addServer(net, "127.0.0.1", { receivers: streamReceiversTo(() => recOut) });
+    const cli = addClient(net, "127.0.0.10", 50000, { receivers: streamReceiversTo(() => recIn) });
     srv.logReceived = false;
     cli.logReceived = false;
     srv.logSent = false;
@@ -648,5 +649,85 @@ describe("session: one minute under 20 % loss, reordering and duplication", () =
     // a minute of audio went each way
     expect(sentIn.length * 100).toBeGreaterThanOrEqual(8000 * 3 * (seconds - 1));
     expect(sentOut.length * 250).toBeGreaterThanOrEqual(8000 * 4 * (seconds - 1));
+  });
+});
+
+describe("session: a server without injected receivers (the firmware's setup)", () => {
+  it("counts old messages, gaps and the bytes they skipped from byte indices alone", () => {
+    const net = new VirtualNet({
+      seed: 99,
+      loss: 0.2,
+      duplicate: 0.05,
+      reorder: 0.1,
+      reorderMs: 15,
+      latencyMs: 2,
+    });
+    const outFmt = FORMATS.outputs[0] as Format; // I32, client -> server
+    const srv = addServer(net, "127.0.0.1");
+    const cli = addClient(net, "127.0.0.10", 50000);
+    srv.logReceived = false;
+    cli.logReceived = false;
+    const src = new Source(1, outFmt, 250);
+    let streaming = false;
+    cli.onEvent = (e) => {
+      if (e.type === "connected") {
+        engineOf(cli).stopDiscovery();
+        engineOf(cli).startIO(e.peer, net.now);
+      }
+      if (e.type === "ioStarted") {
+        streaming = true;
+        src.pacer.start(net.now);
+      }
+    };
+    const wire = new Uint8Array(1472);
+    const tick = (t: number) => {
+      while (streaming && src.pacer.due(t) >= src.chunk) {
+        const n = engineOf(cli).writeAudio(SRV, 0, src.idx, src.payload(), wire, 0);
+        src.pacer.take(src.chunk);
+        u64AddInPlace(src.idx, src.chunk);
+        net.sendFrom(cli, SRV, wire, n);
+      }
+      if (t + 5 <= 10000) net.at(t + 5, () => tick(t + 5));
+    };
+    net.at(0, () => tick(0));
+    net.act(cli, (c) => (c as ClientEngine).startDiscovery(0));
+    net.runUntil(10100);
+    expect(timeline(srv).map(([, t]) => t)).toEqual(["connected", "ioStarted"]);
+
+    // what the index check must have counted, from the audio events in order
+    let expected = 0;
+    let old = 0;
+    let gaps = 0;
+    let skipped = 0;
+    let received = 0;
+    for (const l of srv.events) {
+      if (l.event.type !== "audio") continue;
+      const e = l.event as unknown as { byteIdx: U64; payload: Uint8Array };
+      const idx = u64ToNumber(e.byteIdx);
+      if (idx < expected) {
+        old++;
+        continue;
+      }
+      if (idx > expected) {
+        gaps++;
+        skipped += idx - expected;
+      }
+      received += e.payload.length;
+      expected = idx + e.payload.length;
+    }
+    expect(old).toBeGreaterThan(0);
+    expect(gaps).toBeGreaterThan(0);
+    expect(serverOf(srv).peerStats(cli.key)).toMatchObject({
+      oldMessages: old,
+      gapMessages: gaps,
+      bytesLost: skipped,
+      bytesReceived: received,
+      resyncs: 0,
+      bytesDelivered: 0,
+      samplesPadded: 0,
+    });
+    // the server's stream index never runs ahead of what the client sent
+    expect(expected).toBeLessThanOrEqual(u64ToNumber(src.idx));
+    expect(received).toBeGreaterThan(0.7 * u64ToNumber(src.idx));
   });
 });

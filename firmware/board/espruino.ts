@@ -87,7 +87,7 @@ export interface WifiModule {
   on(event: "connected", listener: (details: WifiConnectedDetails) => void): unknown;
   on(event: "disconnected" | "dhcp_timeout", listener: (details: WifiDisconnectedDetails) => void): unknown;
   /** ESP32 returns the info at once (and also passes it to a callback when given one). */
-  getIP(): WifiIpInfo | undefined;
+  getIP(): WifiIpInfo;
   /** Sets the DHCP hostname and announces it over mDNS. */
   setHostname(hostname: string): void;
   /** `{ powersave: "none" }` keeps the radio on: modem power-save causes audio dropouts. */

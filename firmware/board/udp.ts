@@ -1,62 +1,44 @@
 /**
- * The firmware's edge to the network (habit 2): {@link DatagramTransport} over Espruino's `dgram`,
- * one socket bound to all interfaces on the server port. What Espruino does differently from Node,
- * and how this adapter copes (ESPRUINO.md, "dgram"):
+ * The firmware's edge to the network (habit 2): one socket of Espruino's `dgram`, bound to all
+ * interfaces on the server port. What Espruino does differently from Node, and how this adapter
+ * copes (ESPRUINO.md, "dgram"):
  * - received datagrams are truncated to 528 bytes unless the socket is created with
- *   `recvBufferSize: N`, which raises the limit to N - 8: we ask for 1480 bytes so that a full 1472-byte datagram arrives whole;
+ *   `recvBufferSize: N`, which raises the limit to N - 8: we ask for 1480 bytes so that a full
+ *   1472-byte datagram arrives whole;
  * - messages are binary strings: `new Uint8Array(E.toArrayBuffer(msg))` views them without a
  *   per-byte loop (one small view object per datagram, no copy of the bytes where Espruino can
  *   reference the string);
  * - `send` takes strings only. We rely on two measured facts: `E.toString(u8)` of a view that
  *   covers its whole ArrayBuffer **aliases** the memory (no copy), and the 5-argument
  *   `send(str, offset, length, port, address)` copies `length` bytes from `offset` before it
- *   returns. So a `subarray` of the engine's preallocated buffer is sent as
+ *   returns. So a `subarray` of a preallocated buffer is sent as
  *   `send(E.toString(wholeBufferView), byteOffset, length, ...)`: one copy (Espruino's own) and no
- *   per-send string allocation of our own. The whole-buffer view of the last partial view's
- *   buffer is cached (the engine's one audio buffer); arrays that cover their whole buffer (the
- *   engine's small control datagrams) are passed as they are and leave the cache alone;
+ *   string of our own. The whole-buffer view of the last partial view's buffer is cached (the
+ *   firmware's one transmit buffer); arrays that cover their whole buffer are sent as they are;
  * - a zero-length datagram closes the socket ('close' fires twice): the socket is reopened once,
  *   on the next turn of the event loop, since otherwise anyone could silence the server;
- * - a failed bind throws and still calls bind's callback: we pass no callback, catch the throw and
- *   retry with a doubling backoff (250 ms to 8 s).
+ * - a failed bind throws and still calls bind's callback: we pass no callback, catch the throw,
+ *   close that socket and try again with a doubling backoff (250 ms to 8 s).
  */
 
 import { MAX_DATAGRAM } from "../../shared/audio/sender.js";
-import type {
-  DatagramHandler,
-  DatagramTransport,
-  TransportErrorHandler,
-  TransportOperation,
-} from "../../shared/transport.js";
-import type {
-  DgramModule,
-  DgramRemoteInfo,
-  DgramSocket,
-  EspruinoE,
-  Log,
-  TimerHandle,
-  Timers,
-} from "./espruino.js";
+import type { DatagramHandler } from "../../shared/transport.js";
+import type { DgramModule, DgramSocket, EspruinoE, Log, Timers } from "./espruino.js";
 
-/** `recvBufferSize` in bytes: Espruino receives up to N - 8 bytes, so this admits a whole MAX_DATAGRAM (1472). */
-const UDP_RECV_BUFFER_BYTES = MAX_DATAGRAM + 8;
 /** First retry delay after a failed bind, in ms; doubles on each failure. */
-const UDP_RETRY_MIN_MS = 250;
+const RETRY_MIN_MS = 250;
 /** Longest retry delay after failed binds, in ms. */
-const UDP_RETRY_MAX_MS = 8000;
+const RETRY_MAX_MS = 8000;
 
 /** Counters of one {@link EspruinoUdp}, for the status line. */
 export interface UdpStats {
   /** Datagrams received. */
   received: number;
-  /** Datagrams handed to Espruino for sending. */
+  /**
+   * Datagrams handed to Espruino for sending (not counted: sends that threw, or found no open
+   * socket while it is being reopened).
+   */
   sent: number;
-  /** Sends that threw, or found no open socket (while it is being reopened). */
-  sendErrors: number;
-  /** Times the socket closed under us and was reopened. */
-  reopens: number;
-  /** Binds that failed (each is retried). */
-  bindErrors: number;
 }
 
 /** The Espruino APIs the adapter needs (injected; see board/espruino.ts). */
@@ -69,125 +51,98 @@ export interface UdpDeps {
 
 /**
  * One UDP socket on `port`, kept open: reopened after it closes, bind retried until it succeeds.
- * Opens at construction. Never throws for network reasons; errors go to the `onError` handler,
- * and bind failures to the log as well (they may happen before a handler is set).
+ * Opens at construction. Never throws for network reasons: a failed send is dropped (it shows as
+ * a `sent` count that does not grow), a lost or unbindable socket is logged and reopened.
  */
-export class EspruinoUdp implements DatagramTransport {
-  readonly localAddress = "0.0.0.0";
-  readonly localPort: number;
-  readonly stats: UdpStats = { received: 0, sent: 0, sendErrors: 0, reopens: 0, bindErrors: 0 };
+export class EspruinoUdp {
+  readonly stats: UdpStats = { received: 0, sent: 0 };
   private readonly deps: UdpDeps;
-  private sock: DgramSocket | undefined = undefined;
-  private onData: DatagramHandler | null = null;
-  private onErr: TransportErrorHandler | null = null;
-  /** The pending (re)open, if any. */
-  private timer: TimerHandle | undefined = undefined;
+  private readonly port: number;
+  private sock: DgramSocket | undefined;
+  private handler: DatagramHandler | null | undefined;
   /** Wait before the next bind attempt, in ms. */
-  private wait = UDP_RETRY_MIN_MS;
-  private closed = false;
+  private wait = RETRY_MIN_MS;
+  /** Set by {@link close}. */
+  private closed: boolean | undefined;
   /** A view covering the whole ArrayBuffer of the last partial view sent (for the aliasing E.toString). */
-  private whole: Uint8Array | undefined = undefined;
-  /** `open` bound once, for the timers. */
-  private readonly reopen: () => void;
+  private whole: Uint8Array | undefined;
 
   constructor(deps: UdpDeps, port: number) {
     this.deps = deps;
-    this.localPort = port;
-    this.reopen = () => this.open();
+    this.port = port;
     this.open();
   }
 
   /** Sends `data` (typically a subarray of one preallocated buffer); dropped while no socket is open. */
   send(data: Uint8Array, address: string, port: number): void {
-    const s = this.sock;
-    if (s === undefined) {
-      this.stats.sendErrors++;
-      return;
-    }
-    let w = data;
-    if (data.byteOffset !== 0 || data.length !== data.buffer.byteLength) {
-      w =
-        this.whole !== undefined && this.whole.buffer === data.buffer
-          ? this.whole
-          : new Uint8Array(data.buffer);
-      this.whole = w;
-    }
+    const b = data.buffer;
+    let w = this.whole;
+    if (data.length === b.byteLength) w = data;
+    else if (w === undefined || w.buffer !== b) this.whole = w = new Uint8Array(b);
     try {
-      s.send(this.deps.E.toString(w), data.byteOffset, data.length, port, address);
+      (this.sock as DgramSocket).send(
+        this.deps.E.toString(w as Uint8Array),
+        data.byteOffset,
+        data.length,
+        port,
+        address,
+      );
       this.stats.sent++;
-    } catch (e) {
-      this.stats.sendErrors++;
-      this.fail("send", "send to " + address + ":" + port + ": " + e, address, port);
+    } catch (_e) {
+      // dropped: no socket (being reopened), or Espruino refused it ("Not enough stack memory")
     }
   }
 
+  /** Sets the one receiver of datagrams (a view valid during the call), or none. */
   onDatagram(handler: DatagramHandler | null): void {
-    this.onData = handler;
+    this.handler = handler;
   }
 
-  onError(handler: TransportErrorHandler | null): void {
-    this.onErr = handler;
-  }
-
-  /** Closes the socket for good: no reopen, no retry, no handler called afterwards. */
+  /** Closes the socket for good: no reopen, no retry (a pending one does nothing), so no datagram afterwards. */
   close(): void {
     this.closed = true;
-    this.onData = this.onErr = null;
-    if (this.timer !== undefined) this.deps.timers.clearTimeout(this.timer);
-    this.timer = undefined;
-    this.shut(this.sock);
+    this.shut();
   }
 
-  /** Creates and binds a socket; on failure schedules the next attempt. */
+  /** Creates and binds a socket; on failure closes it and tries again later. */
   private open(): void {
-    this.timer = undefined;
     if (this.closed) return;
     const d = this.deps;
-    const s = d.dgram.createSocket({ type: "udp4", reuseAddr: true, recvBufferSize: UDP_RECV_BUFFER_BYTES });
-    s.on("message", (msg: string, rinfo: DgramRemoteInfo) => {
+    const s = d.dgram.createSocket({ type: "udp4", reuseAddr: true, recvBufferSize: MAX_DATAGRAM + 8 });
+    this.sock = s;
+    s.on("message", (msg, rinfo) => {
       this.stats.received++;
-      const h = this.onData;
-      if (h !== null) h(new Uint8Array(d.E.toArrayBuffer(msg)), rinfo.address, rinfo.port);
+      if (this.handler) this.handler(new Uint8Array(d.E.toArrayBuffer(msg)), rinfo.address, rinfo.port);
     });
-    s.on("close", () => this.lost(s));
+    // Only the current socket's first 'close' counts (a zero-length datagram fires two).
+    s.on("close", () => {
+      if (s === this.sock) this.reopen("closed", 0);
+    });
     try {
-      s.bind(this.localPort);
-      this.sock = s;
-      this.wait = UDP_RETRY_MIN_MS;
+      s.bind(this.port);
+      this.wait = RETRY_MIN_MS;
     } catch (e) {
-      this.stats.bindErrors++;
       const ms = this.wait;
-      this.wait = Math.min(ms * 2, UDP_RETRY_MAX_MS);
-      const text = "udp: bind " + this.localPort + ": " + e + "; retry in " + ms + " ms";
-      d.log(text);
-      this.fail("socket", text, "", 0);
-      this.shut(s);
-      this.timer = d.timers.setTimeout(this.reopen, ms);
+      this.wait = Math.min(ms * 2, RETRY_MAX_MS);
+      this.reopen("bind " + this.port + ": " + e, ms);
     }
   }
 
-  /** 'close' from socket `s`: reopen once if it is the current one (a second 'close', or a failed socket, is ignored). */
-  private lost(s: DgramSocket): void {
-    if (s !== this.sock || this.closed) return;
-    this.sock = undefined;
-    this.stats.reopens++;
-    this.deps.log("udp: socket closed; reopening");
-    this.timer = this.deps.timers.setTimeout(this.reopen, 0);
+  /** Drops the current socket and opens a new one in `ms`. */
+  private reopen(why: string, ms: number): void {
+    this.shut();
+    this.deps.log("udp: " + why + "; reopen in " + ms + " ms");
+    this.deps.timers.setTimeout(() => this.open(), ms);
   }
 
-  /** Closes `s` (which may never have been bound, or may be closed already). */
-  private shut(s: DgramSocket | undefined): void {
+  /** Closes the current socket, which may never have been bound or may be closed already. */
+  private shut(): void {
+    const s = this.sock;
     this.sock = undefined;
     try {
-      if (s !== undefined) s.close();
+      (s as DgramSocket).close();
     } catch (_e) {
-      // closed already
+      // none, or closed already
     }
-  }
-
-  private fail(operation: TransportOperation, message: string, address: string, port: number): void {
-    const h = this.onErr;
-    if (h !== null)
-      h({ operation: operation, code: operation, message: message, address: address, port: port });
   }
 }

@@ -3,18 +3,18 @@
  *
  * Espruino's `Wifi.connect` reports only "Bad password"; otherwise it retries internally and may
  * stay silent, and after a few failed retries it stays disconnected. So each attempt here has its
- * own timeout (20 s), and after any failure, 'disconnected' or 'dhcp_timeout' event we reconnect,
- * forever, after a wait of 1 s that doubles with each failed attempt up to 30 s; a connection
- * resets it.
+ * own timeout (20 s); after any failure, timeout, 'disconnected' or 'dhcp_timeout' we stop the
+ * driver (`disconnect()`, whose own 'disconnected' event is then ignored) and reconnect, forever,
+ * after a wait of 1 s that doubles with each failed attempt up to 30 s; a connection resets it.
  *
  * It also turns modem power-save off (`setConfig({powersave:"none"})`: power-save causes audio
- * dropouts) and sets the hostname, which DHCP and mDNS announce (again at each connection, since
+ * dropouts) and sets the hostname, which DHCP and mDNS announce (both again at each connection, since
  * setting it before the station has started may not take). Where the Wifi module does not exist
  * (Espruino's Linux build: `require("Wifi")` throws) the caller passes `undefined` and the state is
  * "absent" at once: serve on whatever network the host has.
  */
 
-import type { Log, TimerHandle, Timers, WifiIpInfo, WifiModule } from "./espruino.js";
+import type { Log, TimerHandle, Timers, WifiModule } from "./espruino.js";
 
 /** How long one connection attempt may take, in ms. */
 const CONNECT_TIMEOUT_MS = 20000;
@@ -24,8 +24,9 @@ const RETRY_MIN_MS = 1000;
 const RETRY_MAX_MS = 30000;
 
 /**
- * - `absent`: no Wifi module, or no network configured: nothing to manage (serve at once);
- * - `connecting`: an attempt is running (the LED blinks);
+ * - `absent`: no Wifi module, or no network configured: nothing to manage (serve at once on
+ *   whatever network there is; the Wifi module is left alone);
+ * - `connecting`: an attempt is running;
  * - `connected`: we have an IP address (the LED is on);
  * - `disconnected`: waiting before the next attempt.
  */
@@ -36,48 +37,21 @@ export interface WifiOptions {
   /** Network to join; "" for none. */
   readonly ssid: string;
   readonly password: string;
-  /** Hostname for DHCP and mDNS; "" for {@link defaultHostname}. */
+  /** Hostname for DHCP and mDNS; "" for `syfala-XXXX` from the MAC address (see {@link WifiLink}). */
   readonly hostname: string;
-  /** Called on every state change; `detail` is the IP address when connected, else a reason. */
-  readonly onStatus?: (state: WifiState, detail: string) => void;
-  /** Drives a status LED (LED1 where the board has one): blinks while connecting, on when connected. */
+  /** Drives a status LED (e.g. `LED1.write` where the board has one): on while connected. */
   readonly led?: (on: boolean) => void;
-}
-
-/**
- * `syfala-` and the last 4 hex digits of the station MAC address, which ESP32's `Wifi.getIP()`
- * returns at once as `mac` ("aa:bb:cc:dd:ee:ff"), even before connecting (`getStatus` has no
- * MAC): stable per board, unique enough on a LAN. "syfala" when the MAC address is unknown.
- */
-export function defaultHostname(wifi: WifiModule | undefined): string {
-  let mac: unknown;
-  try {
-    const info: WifiIpInfo = (wifi as WifiModule).getIP() || {};
-    mac = info.mac;
-  } catch (_e) {
-    // no Wifi module, or no MAC address
-  }
-  return typeof mac === "string" && mac.length === 17
-    ? "syfala-" + (mac.slice(12, 14) + mac.slice(15)).toLowerCase()
-    : "syfala";
 }
 
 /** The station connection and its reconnect loop. Call {@link start} once. */
 export class WifiLink {
   state: WifiState = "disconnected";
-  /** IP address while connected, else "". */
-  ip = "";
-  /** Connection attempts so far. */
-  attempts = 0;
-  /** Hostname in use. */
-  readonly hostname: string;
   private readonly wifi: WifiModule | undefined;
   private readonly timers: Timers;
   private readonly log: Log;
   private readonly opts: WifiOptions;
   /** The running attempt's timeout, or the wait before the next attempt (never both). */
-  private timer: TimerHandle | undefined = undefined;
-  private blinker: TimerHandle | undefined = undefined;
+  private timer: TimerHandle | undefined;
   private wait = RETRY_MIN_MS;
 
   constructor(wifi: WifiModule | undefined, timers: Timers, log: Log, opts: WifiOptions) {
@@ -85,113 +59,82 @@ export class WifiLink {
     this.timers = timers;
     this.log = log;
     this.opts = opts;
-    this.hostname = opts.hostname || defaultHostname(wifi);
   }
 
   /** Configures the radio, listens to its events and starts the first attempt. */
   start(): void {
     const w = this.wifi;
-    if (w === undefined) {
-      this.set("absent", "no Wi-Fi: serving at once");
-      return;
+    if (w === undefined || !this.opts.ssid) this.set("absent", w ? "no ssid" : "no Wifi");
+    else {
+      this.tune();
+      w.on("connected", () => this.up());
+      w.on("disconnected", (d) => this.down("lost " + (d.msg || d.reason)));
+      w.on("dhcp_timeout", () => this.down("DHCP timeout"));
+      this.connect();
     }
-    try {
-      w.setConfig({ powersave: "none" });
-      w.setHostname(this.hostname);
-    } catch (e) {
-      this.log("wifi: " + e);
-    }
-    w.on("connected", (d) => this.up(d.ip));
-    w.on("disconnected", (d) => this.down("disconnected: " + (d.msg || d.reason)));
-    w.on("dhcp_timeout", () => this.down("DHCP timeout"));
-    if (this.opts.ssid) this.connect();
-    else this.set("absent", "no wifi.ssid configured");
   }
 
   /** One attempt, bounded by its own timeout. */
   private connect(): void {
-    this.attempts++;
     this.set("connecting", this.opts.ssid);
-    this.timer = this.timers.setTimeout(
-      () => this.fail("no connection in " + CONNECT_TIMEOUT_MS + " ms"),
-      CONNECT_TIMEOUT_MS,
-    );
+    this.timer = this.timers.setTimeout(() => this.down("timeout"), CONNECT_TIMEOUT_MS);
     try {
       (this.wifi as WifiModule).connect(this.opts.ssid, { password: this.opts.password }, (err) =>
-        err ? this.fail(err) : this.up(""),
+        err ? this.down(err) : this.up(),
       );
     } catch (e) {
-      this.fail(String(e));
+      this.down("" + e);
     }
   }
 
-  /** The running attempt failed: stop the driver's own retries (its 'disconnected' is then ignored) and retry later. */
-  private fail(reason: string): void {
-    if (this.state !== "connecting") return;
-    this.state = "disconnected";
+  /**
+   * The attempt failed or the connection was lost: stop the driver and reconnect after the
+   * backoff. Ignored while already disconnected (late answers of abandoned attempts, our own
+   * `disconnect()`'s event).
+   */
+  private down(why: string): void {
+    if (this.state === "disconnected") return;
+    const ms = this.wait;
+    this.wait = Math.min(ms * 2, RETRY_MAX_MS);
+    this.set("disconnected", why + ", retry in " + ms + " ms");
+    this.timer = this.timers.setTimeout(() => this.connect(), ms);
     try {
       (this.wifi as WifiModule).disconnect();
     } catch (_e) {
       // not connected
     }
-    this.later(reason);
   }
 
-  /** Connection lost, or the driver gave up: reconnect later. Ignored while already waiting. */
-  private down(reason: string): void {
-    if (this.state === "connected" || this.state === "connecting") this.later(reason);
-  }
-
-  private later(reason: string): void {
-    this.stop();
-    this.ip = "";
-    const ms = this.wait;
-    this.wait = Math.min(ms * 2, RETRY_MAX_MS);
-    if (!this.opts.ssid) this.set("disconnected", reason);
-    else {
-      this.set("disconnected", reason + "; retry in " + ms + " ms");
-      this.timer = this.timers.setTimeout(() => this.connect(), ms);
-    }
-  }
-
-  /** Connected: connect's callback (`ip` "") or the 'connected' event, whichever comes first. */
-  private up(ip: string | undefined): void {
-    const w = this.wifi as WifiModule;
-    this.stop();
+  /** Connected: connect's callback or the 'connected' event, whichever comes first. */
+  private up(): void {
+    if (this.state === "connected") return;
     this.wait = RETRY_MIN_MS;
-    ip = ip || (w.getIP() || ({} as WifiIpInfo)).ip || "";
-    if (this.state === "connected" && ip === this.ip) return;
+    this.tune();
+    this.set("connected", (this.wifi as WifiModule).getIP().ip || "");
+  }
+
+  /**
+   * Power save off and the hostname set: at start, and again once connected (before, it may not
+   * take). The default hostname is `syfala-` and the last 4 hex digits of the station MAC address,
+   * which ESP32's `getIP()` gives at once as `mac` ("aa:bb:cc:dd:ee:ff"), even before connecting:
+   * stable per board, unique enough on a LAN.
+   */
+  private tune(): void {
+    const w = this.wifi as WifiModule;
     try {
-      if (this.state !== "connected") w.setHostname(this.hostname);
-    } catch (_e) {
-      // keeps the name it had
+      w.setConfig({ powersave: "none" });
+      w.setHostname(this.opts.hostname || "syfala-" + (w.getIP().mac as string).substr(12).replace(":", ""));
+    } catch (e) {
+      this.log("wifi: " + e);
     }
-    this.ip = ip;
-    this.set("connected", ip);
   }
 
-  private stop(): void {
-    if (this.timer !== undefined) this.timers.clearTimeout(this.timer);
-    this.timer = undefined;
-  }
-
-  /** Records the state, logs it, drives the LED and tells the caller. */
+  /** Records the state, cancels the pending timer, logs and drives the LED. */
   private set(state: WifiState, detail: string): void {
     this.state = state;
+    if (this.timer !== undefined) this.timers.clearTimeout(this.timer);
+    this.timer = undefined;
     this.log("wifi: " + state + " " + detail);
-    const led = this.opts.led;
-    if (led !== undefined) {
-      if (this.blinker !== undefined) this.timers.clearInterval(this.blinker);
-      this.blinker = undefined;
-      let on = state === "connected";
-      if (state === "connecting")
-        this.blinker = this.timers.setInterval(() => {
-          on = !on;
-          led(on);
-        }, 250);
-      led(on);
-    }
-    const cb = this.opts.onStatus;
-    if (cb !== undefined) cb(state, detail);
+    if (this.opts.led) this.opts.led(state === "connected");
   }
 }

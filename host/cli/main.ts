@@ -4,6 +4,7 @@
  * than calling process.exit, so that tests can run it in-process.
  */
 import { createInterface } from "node:readline";
+import { emulateCommand } from "./emulate.js";
 import { EXIT, type Io, UsageError } from "./usage.js";
 import { wireCommand } from "./wire.js";
 
@@ -12,6 +13,7 @@ const USAGE = `usage: syfala <command> [options]
 commands:
   wire decode   decode datagrams given in hex (one JSON line each)
   wire encode   encode canonical-JSON messages to hex
+  emulate       run emulated boards with the firmware on a loopback LAN
 
 Run 'syfala <command> --help' for a command's options.`;
 
@@ -20,6 +22,7 @@ export type Command = (args: string[], io: Io) => Promise<number>;
 
 const COMMANDS: Record<string, Command> = {
   wire: wireCommand,
+  emulate: emulateCommand,
 };
 
 /** The process's io. */

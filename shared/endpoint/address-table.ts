@@ -4,7 +4,8 @@
  * flood of datagrams from many addresses cannot grow memory: the table is allocated once.
  *
  * Lookups scan linearly and compare the address and port fields, without building a key string
- * (no allocation per datagram); capacities are a handful of entries.
+ * (no allocation per datagram); capacities are a handful of entries. Loops are `for...of`: on
+ * Espruino, whose arrays are linked lists, indexing is O(n) but iterating is not.
  */
 
 /** One slot: an address, a port and a time (ms). An empty slot has port -1. */
@@ -17,10 +18,8 @@ export interface AddressSlot {
 
 /** Fixed-capacity table of address slots with oldest-first replacement. */
 export class AddressTable {
-  /** Slots, preallocated; empty ones have port -1. */
+  /** Slots, preallocated; empty ones have port -1 (set `port = -1` to empty one). */
   readonly slots: AddressSlot[] = [];
-  /** Entries replaced while still present because the table was full. */
-  evictions = 0;
 
   /** `capacity`: slots to allocate (a positive integer). */
   constructor(capacity: number) {
@@ -29,71 +28,22 @@ export class AddressTable {
 
   /** The slot of `address:port`, or undefined. */
   find(address: string, port: number): AddressSlot | undefined {
-    for (let i = 0; i < this.slots.length; i++) {
-      const s = this.slots[i] as AddressSlot;
-      if (s.port === port && s.address === address) return s;
-    }
+    for (const s of this.slots) if (s.port === port && s.address === address) return s;
     return undefined;
   }
 
   /**
    * Records `address:port` at `atMs`: refreshes its slot, or takes an empty one, or replaces the
-   * entry with the oldest time. Returns the slot.
+   * entry with the oldest time (empty slots have port -1 and are taken first as "oldest").
    */
-  put(address: string, port: number, atMs: number): AddressSlot {
+  put(address: string, port: number, atMs: number): void {
     let slot = this.find(address, port);
     if (slot === undefined) {
-      let oldest: AddressSlot | undefined;
-      for (let i = 0; i < this.slots.length; i++) {
-        const s = this.slots[i] as AddressSlot;
-        if (s.port < 0) {
-          oldest = s;
-          break;
-        }
-        if (oldest === undefined || s.atMs < oldest.atMs) oldest = s;
-      }
-      slot = oldest as AddressSlot;
-      if (slot.port >= 0) this.evictions++;
+      slot = this.slots[0] as AddressSlot;
+      for (const s of this.slots) if (s.port < 0 || (slot.port >= 0 && s.atMs < slot.atMs)) slot = s;
       slot.address = address;
       slot.port = port;
     }
     slot.atMs = atMs;
-    return slot;
-  }
-
-  /** Empties the slot of `address:port`, if any. */
-  remove(address: string, port: number): void {
-    const s = this.find(address, port);
-    if (s !== undefined) {
-      s.address = "";
-      s.port = -1;
-    }
-  }
-
-  /** Empties every slot whose time is before `beforeMs`. */
-  expire(beforeMs: number): void {
-    for (let i = 0; i < this.slots.length; i++) {
-      const s = this.slots[i] as AddressSlot;
-      if (s.port >= 0 && s.atMs < beforeMs) {
-        s.address = "";
-        s.port = -1;
-      }
-    }
-  }
-
-  /** Empties every slot. */
-  clear(): void {
-    for (let i = 0; i < this.slots.length; i++) {
-      const s = this.slots[i] as AddressSlot;
-      s.address = "";
-      s.port = -1;
-    }
-  }
-
-  /** Number of occupied slots. */
-  count(): number {
-    let n = 0;
-    for (let i = 0; i < this.slots.length; i++) if ((this.slots[i] as AddressSlot).port >= 0) n++;
-    return n;
   }
 }

@@ -56,51 +56,38 @@ export const DEFAULT_TIMING: Timing = {
   rediscoveryMs: 60000,
 };
 
-/** Picks `o` when it is given, else `d`. */
-function pick<T>(o: T | undefined, d: T): T {
-  return o === undefined ? d : o;
-}
+/** The timing fields that are periods. */
+type Period = "heartbeatMs" | "timeoutMs" | "discoveryMs" | "retransmitMs" | "maxRequestSends";
 
-/* Periods must be positive (a zero period would make an engine spin); waits may be zero. */
-function checkNonNegative(name: string, v: number, positive: boolean): void {
-  if (typeof v !== "number" || !(positive ? v > 0 : v >= 0)) {
-    throw new Error(
-      '"' + name + '" must be a ' + (positive ? "positive" : "non-negative") + " number, got " + v,
-    );
-  }
+/** Timing fields that are periods: zero, negative or NaN would make an engine spin or stall. */
+const PERIODS: readonly Period[] = [
+  "heartbeatMs",
+  "timeoutMs",
+  "discoveryMs",
+  "retransmitMs",
+  "maxRequestSends",
+];
+
+/** Sets field `k` of a Timing being built. */
+function setField<K extends keyof Timing>(t: Timing, k: K, v: Timing[K]): void {
+  (t as { -readonly [F in keyof Timing]: Timing[F] })[k] = v;
 }
 
 /**
- * The defaults with the given fields replaced (a field left undefined keeps its default).
- * Throws when a number is negative or not a number, naming the field in quotes.
+ * The defaults with the given fields replaced (a field left undefined keeps its default). One
+ * compact check: throws, naming the field in quotes, when a period ({@link PERIODS}) is not a
+ * positive number. The other values are taken as they are (a negative wait acts as zero).
  */
 export function resolveTiming(over: Partial<Timing> | undefined): Timing {
-  const o: Partial<Timing> = over === undefined ? {} : over;
-  const d = DEFAULT_TIMING;
-  const t: Timing = {
-    heartbeatMs: pick(o.heartbeatMs, d.heartbeatMs),
-    timeoutMs: pick(o.timeoutMs, d.timeoutMs),
-    discoveryMs: pick(o.discoveryMs, d.discoveryMs),
-    offerIntervalMs: pick(o.offerIntervalMs, d.offerIntervalMs),
-    offerValidityMs: pick(o.offerValidityMs, d.offerValidityMs),
-    refusalMemoryMs: pick(o.refusalMemoryMs, d.refusalMemoryMs),
-    retransmitMs: pick(o.retransmitMs, d.retransmitMs),
-    maxRequestSends: pick(o.maxRequestSends, d.maxRequestSends),
-    failureBackoffMs: pick(o.failureBackoffMs, d.failureBackoffMs),
-    rediscoveryMs: pick(o.rediscoveryMs, d.rediscoveryMs),
-  };
-  checkNonNegative("heartbeatMs", t.heartbeatMs, true);
-  checkNonNegative("timeoutMs", t.timeoutMs, true);
-  checkNonNegative("discoveryMs", t.discoveryMs, true);
-  checkNonNegative("offerIntervalMs", t.offerIntervalMs, false);
-  checkNonNegative("offerValidityMs", t.offerValidityMs, false);
-  checkNonNegative("refusalMemoryMs", t.refusalMemoryMs, false);
-  checkNonNegative("retransmitMs", t.retransmitMs, true);
-  checkNonNegative("maxRequestSends", t.maxRequestSends, true);
-  checkNonNegative("rediscoveryMs", t.rediscoveryMs, false);
-  for (let i = 0; i < t.failureBackoffMs.length; i++) {
-    checkNonNegative("failureBackoffMs", t.failureBackoffMs[i] as number, false);
+  const t: Timing = Object.assign({}, DEFAULT_TIMING);
+  let k: keyof Timing;
+  if (over !== undefined) {
+    for (k in over) {
+      const v = over[k];
+      if (v !== undefined) setField(t, k, v);
+    }
   }
+  for (const p of PERIODS) if (!(t[p] > 0)) throw new Error('"' + p + '" must be positive');
   return t;
 }
 

@@ -56,7 +56,7 @@ export class DiscoverySchedule {
   /** Stops everything: no targets, no timed-out servers. */
   close(): void {
     this.discovering = false;
-    this.rediscovery.clear();
+    this.expire(Infinity);
     this.nextMs = Infinity;
   }
 
@@ -69,7 +69,8 @@ export class DiscoverySchedule {
 
   /** Connected to `address:port`: no more Discovery aimed at it alone. */
   found(address: string, port: number): void {
-    this.rediscovery.remove(address, port);
+    const s = this.rediscovery.find(address, port);
+    if (s !== undefined) s.port = -1;
   }
 
   /** Beacons when due at `nowMs`. */
@@ -79,7 +80,7 @@ export class DiscoverySchedule {
 
   /** One beacon: the targets (while discovering) and the timed-out servers; schedules the next. */
   private fire(nowMs: number): void {
-    this.rediscovery.expire(nowMs - this.timing.rediscoveryMs);
+    this.expire(nowMs - this.timing.rediscoveryMs);
     let sent = false;
     if (this.discovering) {
       for (let i = 0; i < this.targets.length; i++) {
@@ -96,6 +97,15 @@ export class DiscoverySchedule {
       sent = true;
     }
     this.nextMs = sent ? nowMs + this.timing.discoveryMs : Infinity;
+  }
+
+  /** Forgets the timed-out servers recorded before `beforeMs`. */
+  private expire(beforeMs: number): void {
+    const slots = this.rediscovery.slots;
+    for (let i = 0; i < slots.length; i++) {
+      const s = slots[i] as AddressSlot;
+      if (s.atMs < beforeMs) s.port = -1;
+    }
   }
 
   private isTarget(address: string, port: number): boolean {

@@ -18,6 +18,8 @@ import type { PeerStats } from "./peer-stats.js";
  * reuses ONE object for this event: its fields, `byteIdx` and `payload` (a view into the
  * received datagram, not a copy) are valid only until the next call to `receive`. Copy what you
  * keep. It has also been handed to the stream's receiver (and so to the sink, if any) by then.
+ * Every message of a streaming peer on one of its streams with a correct n_bytes comes out,
+ * whatever the receiver made of it (old and gap messages included: see `status`).
  */
 export interface AudioEvent {
   readonly type: "audio";
@@ -31,7 +33,8 @@ export interface AudioEvent {
   payload: Uint8Array;
   /**
    * What the stream's receiver did with it: RECEIVE_ACCEPTED, RECEIVE_GAP, RECEIVE_OLD,
-   * RECEIVE_RESYNC or RECEIVE_INVALID (shared/audio/receiver.ts).
+   * RECEIVE_RESYNC, RECEIVE_INVALID or RECEIVE_SUSPECT (shared/audio/receiver.ts); the built-in
+   * IndexCheck (receivers.ts) returns the first four only.
    */
   status: number;
 }
@@ -39,12 +42,8 @@ export interface AudioEvent {
 /** Why a connection ended without a timeout: `peer` = it sent Disconnect; `us` = disconnect() or close(). */
 export type DisconnectedBy = "peer" | "us";
 
-/** Events of a {@link ServerEngine} (server.ts). */
-export type ServerEvent =
-  /** A client accepted our offer (ConnectionResult(Ok)): it is connected. `codec`: the one it speaks. */
-  | { readonly type: "connected"; readonly peer: string; readonly codec: CodecName }
-  /** A client answered our offer with Failure (it may accept later) or Refusal (no offer to it for 10 s). */
-  | { readonly type: "declined"; readonly peer: string; readonly result: "failure" | "refusal" }
+/** The events both engines emit with the same shape (endpoint.ts emits them). */
+export type EndpointEvent =
   /** The connection ended (Disconnect received, or ours sent); `stats`: its final counters. */
   | {
       readonly type: "disconnected";
@@ -52,13 +51,24 @@ export type ServerEvent =
       readonly by: DisconnectedBy;
       readonly stats: PeerStats;
     }
-  /** No valid message from the client for `timeoutMs` (600 ms): dropped, IO stopped, buffers freed. */
+  /**
+   * No valid message from the peer for `timeoutMs` (600 ms): dropped, IO stopped, buffers freed
+   * (a client engine also sends Discovery to it from now on).
+   */
   | { readonly type: "timedOut"; readonly peer: string; readonly stats: PeerStats }
+  | AudioEvent;
+
+/** Events of a {@link ServerEngine} (server.ts). */
+export type ServerEvent =
+  /** A client accepted our offer (ConnectionResult(Ok)): it is connected. `codec`: the one it speaks. */
+  | { readonly type: "connected"; readonly peer: string; readonly codec: CodecName }
+  /** A client answered our offer with Failure (it may accept later) or Refusal (no offer to it for 10 s). */
+  | { readonly type: "declined"; readonly peer: string; readonly result: "failure" | "refusal" }
   /** IO started for the client (after `onStartIO` said ok, right before Start(Ok) is queued). */
   | { readonly type: "ioStarted"; readonly peer: string }
   /** IO stopped for the client (a Stop request, or the connection ended). */
   | { readonly type: "ioStopped"; readonly peer: string }
-  | AudioEvent;
+  | EndpointEvent;
 
 /** Why an IO request of the client engine failed. */
 export type IoFailureReason =
@@ -82,15 +92,6 @@ export type ClientEvent =
       readonly result: "failure" | "refusal";
       readonly formats: StreamFormats;
     }
-  /** The connection ended (Disconnect received, or ours sent); `stats`: its final counters. */
-  | {
-      readonly type: "disconnected";
-      readonly peer: string;
-      readonly by: DisconnectedBy;
-      readonly stats: PeerStats;
-    }
-  /** No valid message from the server for `timeoutMs` (600 ms): dropped; Discovery now also goes to it. */
-  | { readonly type: "timedOut"; readonly peer: string; readonly stats: PeerStats }
   /**
    * The server answered Start(Ok): audio flows both ways. `rttMs`: request-to-reply time when
    * the request was sent once in its attempt (Karn's rule), else undefined.
@@ -105,4 +106,4 @@ export type ClientEvent =
       readonly state: IOState;
       readonly reason: IoFailureReason;
     }
-  | AudioEvent;
+  | EndpointEvent;

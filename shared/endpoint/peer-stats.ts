@@ -4,13 +4,13 @@
  * in `datagramsIn`, and at most once in one of the "ignored" counters.
  */
 
-import type { StreamReceiver } from "../audio/receiver.js";
-
 /**
  * One connected peer's counters. The receive-side audio counters (`gapMessages` to
- * `samplesPadded`) sum the peer's {@link StreamReceiver}s (one per stream per IO session): the
- * live object holds the IO sessions that ended; the engines' `peerStats()` returns a snapshot
- * that includes the running one.
+ * `samplesPadded`, {@link ReceiverCounters}) sum the peer's receivers (one per stream per IO
+ * session, see receivers.ts): the live object holds the IO sessions that ended; the engines'
+ * `peerStats()` returns a snapshot that includes the running one. Which of them are kept
+ * depends on the receivers: the server's built-in index check keeps only `gapMessages`,
+ * `oldMessages`, `resyncs`, `bytesReceived` and `bytesLost` (approximate, see receivers.ts).
  */
 export interface PeerStats {
   /** Datagrams received from the peer. */
@@ -69,39 +69,31 @@ export function newPeerStats(): PeerStats {
   };
 }
 
-/** Adds receiver `r`'s counters to the receiver-derived counters of `into`. */
-export function addReceiverCounters(into: PeerStats, r: StreamReceiver): void {
-  into.gapMessages += r.gapMessages;
-  into.oldMessages += r.oldMessages;
-  into.invalidMessages += r.invalidMessages;
-  into.resyncs += r.resyncs;
-  into.bytesReceived += r.bytesReceived;
-  into.bytesDelivered += r.bytesDelivered;
-  into.bytesDropped += r.bytesDropped;
-  into.bytesLost += r.bytesLost;
-  into.samplesPadded += r.samplesPadded;
-}
+/** The receive-side counters of {@link PeerStats}: what a receiver may keep (receivers.ts). */
+export type ReceiverCounters = Pick<
+  PeerStats,
+  | "gapMessages"
+  | "oldMessages"
+  | "invalidMessages"
+  | "resyncs"
+  | "bytesReceived"
+  | "bytesDelivered"
+  | "bytesDropped"
+  | "bytesLost"
+  | "samplesPadded"
+>;
 
-/** A copy of `s` (a snapshot the engine will not change). */
-export function copyPeerStats(s: PeerStats): PeerStats {
-  return {
-    datagramsIn: s.datagramsIn,
-    datagramsOut: s.datagramsOut,
-    bad: s.bad,
-    unexpected: s.unexpected,
-    discardedAudio: s.discardedAudio,
-    audioIn: s.audioIn,
-    audioOut: s.audioOut,
-    gapMessages: s.gapMessages,
-    oldMessages: s.oldMessages,
-    invalidMessages: s.invalidMessages,
-    resyncs: s.resyncs,
-    bytesReceived: s.bytesReceived,
-    bytesDelivered: s.bytesDelivered,
-    bytesDropped: s.bytesDropped,
-    bytesLost: s.bytesLost,
-    samplesPadded: s.samplesPadded,
-  };
+/**
+ * Adds to `into` every counter of `from` that has a PeerStats name: all of them for a PeerStats
+ * (a copy when `into` is fresh), the ones a receiver keeps for a receiver. One loop over the
+ * names instead of a line per field.
+ */
+export function addCounters(into: PeerStats, from: Partial<PeerStats>): void {
+  let k: keyof PeerStats;
+  for (k in into) {
+    const v = from[k];
+    if (v !== undefined) into[k] += v;
+  }
 }
 
 /** Counters of an engine as a whole, for datagrams that belong to no connected peer. */

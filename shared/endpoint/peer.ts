@@ -1,13 +1,14 @@
 /**
  * A connected peer, as both engines keep it: its address, the codec it last used, its formats,
- * liveness times, counters and, while IO runs, one {@link StreamReceiver} per stream it sends
- * on. A peer costs a few fields plus its receivers; nothing else is allocated per peer.
+ * liveness times, counters and, while IO runs, one receiver ({@link ReceiverLike}) per stream it
+ * sends on. A peer costs a few fields plus its receivers; nothing else is allocated per peer.
  */
 
-import type { StreamReceiver } from "../audio/receiver.js";
 import type { Format, StreamFormats } from "../format.js";
 import type { Codec } from "../wire/codec.js";
 import { newPeerStats, type PeerStats } from "./peer-stats.js";
+import type { ReceiverLike } from "./receivers.js";
+import { peerKey } from "./transmit.js";
 
 /** What the application may read about a connected peer (the engines' `peer()` returns it). */
 export interface PeerInfo {
@@ -27,6 +28,11 @@ export interface PeerInfo {
   readonly stats: PeerStats;
   /** True while audio flows both ways (server: after Start(Ok); client: after it received Start(Ok), until Stop). */
   readonly streaming: boolean;
+  /**
+   * The live receivers while IO runs, one per stream in `inFormats` (their counters are not in
+   * `stats` yet; the engine's `peerStats()` adds them); empty otherwise.
+   */
+  readonly receivers: readonly ReceiverLike[];
 }
 
 /** The engines' peer record. Fields are the engines' to change. */
@@ -46,14 +52,12 @@ export class Peer implements PeerInfo {
   lastSentMs: number;
   /** Audio was written for the peer since `lastSentMs` (writeAudio takes no clock). */
   sentSinceMark = false;
-  /** One receiver per stream in `inFormats` while streaming; empty otherwise. */
-  receivers: StreamReceiver[] = [];
+  receivers: ReceiverLike[] = [];
 
   /** `asServer`: true in a server engine (the peer is a client). */
   constructor(
     address: string,
     port: number,
-    key: string,
     codec: Codec,
     formats: StreamFormats,
     asServer: boolean,
@@ -61,7 +65,7 @@ export class Peer implements PeerInfo {
   ) {
     this.address = address;
     this.port = port;
-    this.key = key;
+    this.key = peerKey(address, port);
     this.codec = codec;
     this.formats = formats;
     this.inFormats = asServer ? formats.outputs : formats.inputs;
@@ -69,33 +73,5 @@ export class Peer implements PeerInfo {
     this.stats = newPeerStats();
     this.lastHeardMs = nowMs;
     this.lastSentMs = nowMs;
-  }
-}
-
-/** The peer at `address:port` in `peers`, or undefined; compares fields, builds no string. */
-export function findPeer<P extends Peer>(peers: readonly P[], address: string, port: number): P | undefined {
-  for (let i = 0; i < peers.length; i++) {
-    const p = peers[i] as P;
-    if (p.port === port && p.address === address) return p;
-  }
-  return undefined;
-}
-
-/** The peer whose key is `key` in `peers`, or undefined. */
-export function findPeerByKey<P extends Peer>(peers: readonly P[], key: string): P | undefined {
-  for (let i = 0; i < peers.length; i++) {
-    const p = peers[i] as P;
-    if (p.key === key) return p;
-  }
-  return undefined;
-}
-
-/** Removes `peer` from `peers` (in place). */
-export function removePeer<P extends Peer>(peers: P[], peer: P): void {
-  for (let i = 0; i < peers.length; i++) {
-    if (peers[i] === peer) {
-      peers.splice(i, 1);
-      return;
-    }
   }
 }

@@ -1,0 +1,148 @@
+/**
+ * `syfala emulate`: runs emulated boards (host/emulator) with the firmware file a real board gets,
+ * on the virtual LAN on loopback, until Ctrl-C or SIGTERM. Board i answers at 127.0.0.(i+1) on
+ * the configured UDP port, and its console (for `espruino -p tcp://127.0.0.1:PORT`, or telnet)
+ * listens on 127.0.0.1:console-port+i-1. Every board's console output is printed, prefixed with
+ * its address (or as one JSON object per line with --json-log). On Ctrl-C the boards shut down
+ * like a real one being reset: `E.on('kill')` handlers first (the firmware can tell its clients),
+ * then the sockets close; the exit code is 130 (143 on SIGTERM).
+ */
+
+import { existsSync, readFileSync } from "node:fs";
+import { type LogEntry, routeUnhandledRejections, startBoards } from "../emulator/index.js";
+import { oneOf, parse } from "./args.js";
+import { EXIT, type Io, UsageError } from "./usage.js";
+
+const HELP = `usage: syfala emulate [--boards N] [--config FILE] [--port 6910] [--console-port 2323]
+                      [--firmware PATH] [--storage-dir DIR] [--profile esp32|linux] [--json-log]
+
+Runs N emulated boards (default 1) with the firmware file (default build/firmware/syfala.js).
+Board i answers at 127.0.0.(i+1) on UDP --port (default 6910; written into the configuration)
+and has its console on 127.0.0.1:(console-port + i - 1) (default 2323), for
+  espruino -p tcp://127.0.0.1:2323 --no-ble --board host/emulator/EMULATOR.json file.js
+--config FILE is a syfala.json written into every board's Storage before boot; its wifi
+ssid/password also name the emulated access point. Storage files are kept in --storage-dir
+(default build/emulator, one board-N.json per board). --profile linux has no Wi-Fi and no
+6-datagram receive queue. Console output is printed as "[address] line"; --json-log prints one
+JSON object per line instead: {"time":ms,"board":i,"address":"...","kind":"console"|"emulator","text":"..."}.
+Ctrl-C (or SIGTERM) stops the boards: E.on('kill') handlers run, then the sockets close.
+Exit codes: 130 after Ctrl-C, 143 after SIGTERM, 1 when the boards cannot start, 2 on bad arguments.`;
+
+const PROFILES = ["esp32", "linux"] as const;
+
+function integer(
+  option: string,
+  value: string | undefined,
+  fallback: number,
+  min: number,
+  max: number,
+): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n < min || n > max) {
+    throw new UsageError(`--${option} must be an integer in ${min}..${max} (got '${value}')`);
+  }
+  return n;
+}
+
+function readConfig(path: string): Record<string, unknown> {
+  let data: unknown;
+  try {
+    data = JSON.parse(readFileSync(path, "utf8"));
+  } catch (e) {
+    throw new UsageError(`--config ${path}: ${e instanceof Error ? e.message.split("\n")[0] : String(e)}`);
+  }
+  if (typeof data !== "object" || data === null || Array.isArray(data)) {
+    throw new UsageError(`--config ${path}: not a JSON object`);
+  }
+  return data as Record<string, unknown>;
+}
+
+/** `syfala emulate`. */
+export async function emulateCommand(args: string[], io: Io): Promise<number> {
+  const { values, positionals } = parse(
+    args,
+    {
+      boards: { type: "string" },
+      config: { type: "string" },
+      port: { type: "string" },
+      "console-port": { type: "string" },
+      firmware: { type: "string" },
+      "storage-dir": { type: "string" },
+      profile: { type: "string" },
+      "json-log": { type: "boolean" },
+      help: { type: "boolean", short: "h" },
+    },
+    true,
+  );
+  if (values.help) {
+    io.out(HELP);
+    return EXIT.OK;
+  }
+  if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`);
+  const count = integer("boards", values.boards, 1, 1, 253);
+  const consolePort = integer("console-port", values["console-port"], 2323, 1, 65535 - count + 1);
+  const profile = oneOf("profile", values.profile, PROFILES, "esp32");
+  const firmwarePath = values.firmware ?? "build/firmware/syfala.js";
+  if (!existsSync(firmwarePath)) {
+    throw new UsageError(`firmware file not found: ${firmwarePath} (build it with 'make firmware')`);
+  }
+  const config = values.config === undefined ? {} : readConfig(values.config);
+  const configPort = typeof config.port === "number" ? config.port : 6910;
+  const port = integer("port", values.port, configPort, 1, 65535);
+  const json = values["json-log"] === true;
+  const print = (entry: LogEntry): void => {
+    if (json) io.out(JSON.stringify(entry));
+    else io.out(`[${entry.address}] ${entry.kind === "emulator" ? "(emulator) " : ""}${entry.text}`);
+  };
+
+  const unroute = routeUnhandledRejections();
+  let lan: Awaited<ReturnType<typeof startBoards>>;
+  try {
+    lan = await startBoards({
+      count,
+      firmwarePath,
+      config,
+      port,
+      consolePort,
+      storageDir: values["storage-dir"] ?? "build/emulator",
+      profile,
+      onLog: print,
+    });
+  } catch (e) {
+    unroute();
+    io.err(`syfala emulate: ${e instanceof Error ? e.message : String(e)}`);
+    return EXIT.FAILED;
+  }
+  for (const b of lan.boards) {
+    if (json) {
+      io.out(
+        JSON.stringify({
+          event: "board",
+          board: b.index,
+          address: b.address,
+          port,
+          consolePort: b.consolePort,
+        }),
+      );
+    } else {
+      io.out(`board ${b.index}: udp ${b.address}:${port}, console tcp://127.0.0.1:${b.consolePort}`);
+    }
+  }
+  const code = await new Promise<number>((resolve) => {
+    const onInt = (): void => done(EXIT.INTERRUPTED);
+    const onTerm = (): void => done(128 + 15);
+    const done = (c: number): void => {
+      process.off("SIGINT", onInt);
+      process.off("SIGTERM", onTerm);
+      resolve(c);
+    };
+    process.on("SIGINT", onInt);
+    process.on("SIGTERM", onTerm);
+  });
+  await lan.stop();
+  unroute();
+  if (json) io.out(JSON.stringify({ event: "stopped" }));
+  else io.out("emulator stopped");
+  return code;
+}

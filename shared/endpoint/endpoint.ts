@@ -1,0 +1,369 @@
+/**
+ * What the server and client engines (server.ts, client.ts) share, written once: the connected
+ * peers, the outgoing control queue, the event queue with its reused audio event, decoding of
+ * incoming datagrams and the counting of bad ones, liveness (timeouts and heartbeats), the audio
+ * path in both directions and the application's read-only accessors. Each engine adds its half
+ * of the protocol through `fromStranger`, `onMessage` and `drop`.
+ *
+ * Queues are bounded ({@link QUEUE_CAPACITY}): when the application does not poll, the oldest
+ * entry is dropped and counted, so memory cannot grow. The audio event is ONE preallocated object
+ * that takes its place in the order of events; a new audio message arriving before the previous
+ * audio event was polled moves it to the end (counted as dropped): its payload is a view into a
+ * datagram the application may have reused by then anyway.
+ *
+ * Espruino-safe: per audio message nothing is allocated here beyond the event's payload view;
+ * the receiver reads the payload in place, the outgoing header is written from a preallocated
+ * message object.
+ */
+
+import type { AudioHeader } from "../message.js";
+import type { U64 } from "../u64.js";
+import { type Codec, detectCodec, encodeToBytes, type MessageCodec } from "../wire/codec.js";
+import { QUEUE_CAPACITY, resolveTiming, type Timing } from "./constants.js";
+import type { AudioEvent, DisconnectedBy, EndpointEvent } from "./events.js";
+import type { Peer, PeerInfo } from "./peer.js";
+import { addCounters, type EngineStats, type PeerStats } from "./peer-stats.js";
+import { IndexCheck, type ReceiverFactory } from "./receivers.js";
+import { codecByName, type EndpointCodecs, type Transmit } from "./transmit.js";
+
+/** Options of both engines. Only `codecs` is required. */
+export interface EndpointOptions {
+  /** Codecs to understand; each peer is answered in the codec it last used. */
+  readonly codecs: EndpointCodecs;
+  /**
+   * Makes each stream's receiver at IO start: the full receiver, with its sink, is injected,
+   * e.g. `streamReceivers` or `streamReceiversTo(sinks)` of stream-receivers.ts. Defaults to
+   * the built-in {@link IndexCheck} (receivers.ts: counts only, no output).
+   */
+  readonly receivers?: ReceiverFactory;
+  /** Timing overrides (tests). Defaults to DEFAULT_TIMING; a bad value throws. */
+  readonly timing?: Partial<Timing>;
+}
+
+/** The messages both directions have with the same shape, which this module sends. */
+export type CommonMessage =
+  | { readonly type: "heartbeat" }
+  | { readonly type: "disconnect" }
+  | { readonly type: "audio"; readonly header: AudioHeader };
+
+const HEARTBEAT: CommonMessage = { type: "heartbeat" };
+/** Disconnect, in either direction. */
+export const DISCONNECT: CommonMessage = { type: "disconnect" };
+
+/** Appends `item` to `queue`, dropping the oldest entry beyond QUEUE_CAPACITY; returns the entries dropped (0 or 1). */
+function pushBounded<T>(queue: T[], item: T): number {
+  queue.push(item);
+  if (queue.length <= QUEUE_CAPACITY) return 0;
+  queue.shift();
+  return 1;
+}
+
+/**
+ * The base of both engines: `In` is the message type received, `Out` the one sent, `Ev` the
+ * engine's events, `P` its peer record.
+ */
+export abstract class Endpoint<In, Out, Ev, P extends Peer> {
+  /** The timing in use. */
+  readonly timing: Timing;
+  /** Counters for datagrams that belong to no connected peer, and queue overflows. */
+  readonly stats: EngineStats;
+  /** The codecs given. */
+  protected readonly codecs: EndpointCodecs;
+  /** The connected peers. */
+  protected readonly peers: P[] = [];
+  private readonly makeReceiver: ReceiverFactory | undefined;
+  private readonly transmits: Transmit[] = [];
+  private readonly events: (Ev | EndpointEvent)[] = [];
+  private readonly audio: AudioEvent;
+  private readonly audioMsg: { readonly type: "audio"; readonly header: AudioHeader };
+
+  constructor(options: EndpointOptions) {
+    this.codecs = options.codecs;
+    this.timing = resolveTiming(options.timing);
+    this.stats = {
+      datagramsIn: 0,
+      datagramsOut: 0,
+      fromUnknown: 0,
+      badFromUnknown: 0,
+      offersWithheld: 0,
+      transmitsDropped: 0,
+      eventsDropped: 0,
+    };
+    this.makeReceiver = options.receivers;
+    const zero: U64 = { hi: 0, lo: 0 };
+    this.audio = {
+      type: "audio",
+      peer: "",
+      streamIdx: 0,
+      byteIdx: zero,
+      payload: new Uint8Array(0),
+      status: 0,
+    };
+    this.audioMsg = { type: "audio", header: { streamIdx: 0, byteIdx: zero, nBytes: 0 } };
+  }
+
+  /** The codec half that decodes what peers send us. */
+  protected abstract decoder(codec: Codec): MessageCodec<In>;
+  /** The codec half that encodes what we send. */
+  protected abstract encoder(codec: Codec): MessageCodec<Out | CommonMessage>;
+  /** True when we may write audio to `p` now. */
+  protected abstract sending(p: P): boolean;
+  /** A decodable message from `address:port`, which is not a connected peer. */
+  protected abstract fromStranger(msg: In, codec: Codec, address: string, port: number, nowMs: number): void;
+  /**
+   * A decodable message from connected peer `p` (its `datagramsIn` counted already). An audio
+   * message's payload is `data[end...]`.
+   */
+  protected abstract onMessage(
+    msg: In,
+    codec: Codec,
+    p: P,
+    nowMs: number,
+    data: Uint8Array,
+    end: number,
+  ): void;
+  /**
+   * Ends the connection with `p` (IO stopped first if it runs, then {@link forget}): it timed
+   * out, or it sent Disconnect (`by` "peer"), or we did (`by` "us").
+   */
+  protected abstract drop(p: P, nowMs: number, timedOut: boolean, by: DisconnectedBy): void;
+
+  // -------------------------------------------------------------------------------------------
+  // Application interface
+
+  /**
+   * Handles one datagram from `address:port` received at `nowMs`. Never throws (unless an
+   * application callback or sink does); bad or out-of-place datagrams are counted and ignored.
+   * An audio event's payload is a view into `data`, valid until the next call.
+   */
+  receive(data: Uint8Array, address: string, port: number, nowMs: number): void {
+    const st = this.stats;
+    st.datagramsIn++;
+    const p = this.find(address, port);
+    if (p !== undefined) p.stats.datagramsIn++;
+    const codec = codecByName(this.codecs, detectCodec(data, 0));
+    const d = codec === undefined ? undefined : this.decoder(codec).decode(data, 0);
+    if (codec === undefined || d === undefined || !d.ok) {
+      if (p !== undefined) p.stats.bad++;
+      else {
+        st.fromUnknown++;
+        st.badFromUnknown++;
+      }
+      return;
+    }
+    if (p === undefined) this.fromStranger(d.message, codec, address, port, nowMs);
+    else this.onMessage(d.message, codec, p, nowMs, data, d.end);
+  }
+
+  /**
+   * Runs the timers due at `nowMs`: per peer a timeout after `timeoutMs` of silence (the peer is
+   * dropped), else the engine's own timers, then a Heartbeat after `heartbeatMs` without sending
+   * anything. Call it once `nowMs >= nextDeadline()`.
+   */
+  handleTimeout(nowMs: number): void {
+    const t = this.timing;
+    for (let i = this.peers.length - 1; i >= 0; i--) {
+      const p = this.peers[i] as P;
+      if (nowMs >= p.lastHeardMs + t.timeoutMs) {
+        this.drop(p, nowMs, true, "peer");
+        continue;
+      }
+      this.peerTimers(p, nowMs);
+      if (nowMs >= p.lastSentMs + t.heartbeatMs) {
+        if (p.sentSinceMark) {
+          p.sentSinceMark = false;
+          p.lastSentMs = nowMs;
+        } else {
+          this.send(p, HEARTBEAT, nowMs);
+        }
+      }
+    }
+  }
+
+  /** The earliest time (ms) `handleTimeout` has work, or Infinity. */
+  nextDeadline(): number {
+    const t = this.timing;
+    let next = Infinity;
+    for (const p of this.peers)
+      next = Math.min(next, p.lastHeardMs + t.timeoutMs, p.lastSentMs + t.heartbeatMs);
+    return next;
+  }
+
+  /** The next control datagram to send, or undefined. A fresh array each: keep it as long as you need. */
+  pollTransmit(): Transmit | undefined {
+    return this.transmits.shift();
+  }
+
+  /** The next event, or undefined. The audio event object is reused (see {@link AudioEvent}). */
+  pollEvent(): Ev | EndpointEvent | undefined {
+    return this.events.shift();
+  }
+
+  /**
+   * Writes an audio datagram for `peer` on stream `streamIdx` (one we send on: the server's
+   * input streams in a server engine, its output streams in a client engine) into
+   * `out[outOffset...]`: the header in the codec that peer speaks (byte_idx
+   * `byteIdx`, n_bytes = `payload.length`), then a copy of `payload`. Returns the datagram's
+   * length, to be sent to the peer's address and port; returns 0 (nothing written) when the peer
+   * is not connected, IO does not run with it, or the stream index is out of range: a stop may
+   * always race the application. Throws when `out` is too small (a programming error). Keep
+   * datagrams within 1472 bytes (shared/audio/sender.ts chooses payload sizes that do).
+   */
+  writeAudio(
+    peer: string,
+    streamIdx: number,
+    byteIdx: U64,
+    payload: Uint8Array,
+    out: Uint8Array,
+    outOffset: number,
+  ): number {
+    const p = this.byKey(peer);
+    if (p === undefined || !this.sending(p) || p.outFormats[streamIdx] === undefined) return 0;
+    const h = this.audioMsg.header;
+    h.streamIdx = streamIdx;
+    h.byteIdx = byteIdx;
+    h.nBytes = payload.length;
+    const codec = this.encoder(p.codec);
+    const headerLength = codec.encodingLength(this.audioMsg);
+    const total = headerLength + payload.length;
+    if (!(outOffset >= 0 && outOffset + total <= out.length)) {
+      throw new Error("writeAudio: does not fit");
+    }
+    codec.encode(this.audioMsg, out, outOffset);
+    out.set(payload, outOffset + headerLength);
+    p.sentSinceMark = true;
+    p.stats.audioOut++;
+    p.stats.datagramsOut++;
+    this.stats.datagramsOut++;
+    return total;
+  }
+
+  /** Sends Disconnect to `peer` and ends the connection (events follow). Returns false when it is not connected. */
+  disconnect(peer: string, nowMs: number): boolean {
+    const p = this.byKey(peer);
+    if (p === undefined) return false;
+    this.send(p, DISCONNECT, nowMs);
+    this.drop(p, nowMs, false, "us");
+    return true;
+  }
+
+  /** Shuts down cleanly: Disconnect to every connected peer, each connection ended. */
+  close(nowMs: number): void {
+    while (this.peers.length > 0) this.disconnect((this.peers[0] as P).key, nowMs);
+  }
+
+  /** The connected peer `peer`, or undefined. The object is live: read it, do not keep it past a disconnect. */
+  peer(peer: string): PeerInfo | undefined {
+    return this.byKey(peer);
+  }
+
+  /** Keys of the connected peers (a new array). */
+  peerKeys(): string[] {
+    return this.peers.map((p: P) => p.key);
+  }
+
+  /** A snapshot of `peer`'s counters including its running receivers, or undefined. Allocates. */
+  peerStats(peer: string): PeerStats | undefined {
+    const p = this.byKey(peer);
+    if (p === undefined) return undefined;
+    const s: PeerStats = Object.assign({}, p.stats);
+    for (const r of p.receivers) addCounters(s, r);
+    return s;
+  }
+
+  /** Peers connected now. */
+  get connectedCount(): number {
+    return this.peers.length;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // For the engines
+
+  /** The engine's own timers of connected peer `p` at `nowMs` (none by default). */
+  protected peerTimers(_p: P, _nowMs: number): void {
+    // no timers of its own
+  }
+
+  /** The connected peer at `address:port`, or undefined; compares fields, builds no string. */
+  protected find(address: string, port: number): P | undefined {
+    for (const p of this.peers) if (p.port === port && p.address === address) return p;
+    return undefined;
+  }
+
+  /** The connected peer whose key is `key`, or undefined. */
+  protected byKey(key: string): P | undefined {
+    for (const p of this.peers) if (p.key === key) return p;
+    return undefined;
+  }
+
+  /** Queues `msg` to `address:port` in `codec`, as a fresh datagram. */
+  protected transmit(codec: Codec, msg: Out | CommonMessage, address: string, port: number): void {
+    const data = encodeToBytes(this.encoder(codec), msg);
+    this.stats.transmitsDropped += pushBounded(this.transmits, { address: address, port: port, data: data });
+    this.stats.datagramsOut++;
+  }
+
+  /** Queues `msg` to connected peer `p` in its codec; sending counts as activity (no heartbeat due). */
+  protected send(p: P, msg: Out | CommonMessage, nowMs: number): void {
+    this.transmit(p.codec, msg, p.address, p.port);
+    p.stats.datagramsOut++;
+    p.lastSentMs = nowMs;
+    p.sentSinceMark = false;
+  }
+
+  /** Queues an event. */
+  protected emit(e: Ev | EndpointEvent): void {
+    this.stats.eventsDropped += pushBounded(this.events, e);
+  }
+
+  /** Creates one receiver per stream `p` sends on (IO start: position 0). */
+  protected openReceivers(p: P): void {
+    const make = this.makeReceiver;
+    let i = 0;
+    for (const f of p.inFormats)
+      p.receivers.push(make === undefined ? new IndexCheck() : make(p.key, i++, f));
+  }
+
+  /** Frees `p`'s receivers (IO stop), adding their counters to its stats. */
+  protected closeReceivers(p: P): void {
+    for (const r of p.receivers) addCounters(p.stats, r);
+    p.receivers = [];
+  }
+
+  /**
+   * An audio message from connected peer `p`, payload `data[end...]`: handed to the stream's
+   * receiver, then an audio event. Discarded and counted in `discardedAudio` when IO does not
+   * run (no receivers), the stream index is out of range, or n_bytes is not the payload length.
+   */
+  protected onAudio(p: P, header: AudioHeader, data: Uint8Array, end: number): void {
+    const r = p.receivers[header.streamIdx];
+    if (r === undefined || header.nBytes !== data.length - end) {
+      p.stats.discardedAudio++;
+      return;
+    }
+    p.stats.audioIn++;
+    const status = r.receiveFrom(header.byteIdx, data, end, header.nBytes);
+    const e = this.audio;
+    e.peer = p.key;
+    e.streamIdx = header.streamIdx;
+    e.byteIdx = header.byteIdx;
+    e.payload = data.subarray(end);
+    e.status = status;
+    const i = this.events.indexOf(e);
+    if (i >= 0) {
+      this.events.splice(i, 1);
+      this.stats.eventsDropped++;
+    }
+    this.emit(e);
+  }
+
+  /** Forgets `p` (its IO already stopped) and reports the end of the connection. */
+  protected forget(p: P, timedOut: boolean, by: DisconnectedBy): void {
+    this.peers.splice(this.peers.indexOf(p), 1);
+    this.emit(
+      timedOut
+        ? { type: "timedOut", peer: p.key, stats: p.stats }
+        : { type: "disconnected", peer: p.key, by: by, stats: p.stats },
+    );
+  }
+}
