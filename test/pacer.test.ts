@@ -1,6 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { Pacer } from "../shared/audio/pacer.js";
+import { mulberry32 as prng } from "./support/prng.js";
 
 /** The exact value of a finite non-negative double as a fraction num / den (den a power of two). */
 function exact(x: number): { num: bigint; den: bigint } {
@@ -35,18 +36,6 @@ function checkFrames(frames: number, elapsed: number, rate: number): void {
   if (got === fl + 1n && (den - rem) * 1_000_000n < den) return; // just below an integer
   if (got === fl - 1n && rem * 1_000_000n < den) return; // just above an integer
   throw new Error(`at ${elapsed} ms, ${rate} Hz: pacer says ${frames} frames, exact floor is ${fl}`);
-}
-
-/** A small seeded PRNG (mulberry32), so the long runs are deterministic. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 describe("Pacer: hand-computed values", () => {

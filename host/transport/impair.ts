@@ -29,6 +29,7 @@ import type {
   TransportError,
   TransportErrorHandler,
 } from "../../shared/transport.js";
+import { TransportBase } from "./base.js";
 import { mixSeed, Xoshiro128 } from "./prng.js";
 
 /**
@@ -401,22 +402,20 @@ class ImpairedPath {
 }
 
 /** A {@link DatagramTransport} that impairs the traffic of the one it wraps (see the file comment). */
-export class ImpairedTransport implements DatagramTransport {
+export class ImpairedTransport extends TransportBase implements DatagramTransport {
   /** Counts per direction (a direction that is not impaired stays at zero). */
   readonly stats: { readonly send: ImpairmentStats; readonly receive: ImpairmentStats };
 
   private readonly sendPath: ImpairedPath | null;
   private readonly receivePath: ImpairedPath | null;
   private readonly closeInner: boolean;
-  private handler: DatagramHandler | null = null;
-  private errorHandler: TransportErrorHandler | null = null;
-  private closed = false;
   private profile: ImpairmentProfile;
 
   constructor(
     private readonly inner: DatagramTransport,
     options?: Partial<Readonly<ImpairmentOptions>>,
   ) {
+    super();
     const profile = mergeProfile(PROFILE_DEFAULTS, options);
     checkProfile(profile);
     const seed = options?.seed ?? 1;
@@ -486,19 +485,8 @@ export class ImpairedTransport implements DatagramTransport {
     else this.sendPath.process(data, address, port);
   }
 
-  onDatagram(handler: DatagramHandler | null): void {
-    this.handler = handler;
-  }
-
-  onError(handler: TransportErrorHandler | null): void {
-    this.errorHandler = handler;
-  }
-
   close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.handler = null;
-    this.errorHandler = null;
+    if (!this.markClosed()) return;
     if (this.sendPath !== null) this.sendPath.close();
     if (this.receivePath !== null) this.receivePath.close();
     if (this.closeInner) {

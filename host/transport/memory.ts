@@ -13,6 +13,7 @@ import type {
   TransportError,
   TransportErrorHandler,
 } from "../../shared/transport.js";
+import { TransportBase } from "./base.js";
 
 /** Options of {@link MemoryNetwork}. */
 export interface MemoryNetworkOptions {
@@ -313,17 +314,15 @@ export class MemoryNetwork {
  * A transport bound on a {@link MemoryNetwork}. `send` copies the bytes (like a real network);
  * each receiver gets its own copy.
  */
-export class MemoryTransport implements DatagramTransport {
-  private handler: DatagramHandler | null = null;
-  private errorHandler: TransportErrorHandler | null = null;
-  private closed = false;
-
+export class MemoryTransport extends TransportBase implements DatagramTransport {
   /** @internal Use {@link MemoryNetwork.createTransport}. */
   constructor(
     private readonly network: MemoryNetwork,
     readonly localAddress: string,
     readonly localPort: number,
-  ) {}
+  ) {
+    super();
+  }
 
   /** Whether `close` was called. */
   get isClosed(): boolean {
@@ -335,19 +334,8 @@ export class MemoryTransport implements DatagramTransport {
     this.network.transmit(this, data, address, port);
   }
 
-  onDatagram(handler: DatagramHandler | null): void {
-    this.handler = handler;
-  }
-
-  onError(handler: TransportErrorHandler | null): void {
-    this.errorHandler = handler;
-  }
-
   close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.handler = null;
-    this.errorHandler = null;
+    if (!this.markClosed()) return;
     this.network.unbind(this);
   }
 

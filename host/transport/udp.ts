@@ -27,6 +27,7 @@ import type {
   TransportErrorHandler,
   TransportOperation,
 } from "../../shared/transport.js";
+import { TransportBase } from "./base.js";
 
 /** Options of {@link openUdpTransport}. */
 export interface UdpTransportOptions {
@@ -136,13 +137,10 @@ export async function openUdpTransport(
 }
 
 /** A bound `node:dgram` socket behind the {@link DatagramTransport} contract. */
-export class UdpTransport implements DatagramTransport {
+export class UdpTransport extends TransportBase implements DatagramTransport {
   readonly localAddress: string;
   readonly localPort: number;
 
-  private handler: DatagramHandler | null = null;
-  private errorHandler: TransportErrorHandler | null = null;
-  private closed = false;
   /** The last destination found to be an IPv4 literal (saves re-checking the same peer). */
   private lastLiteral = "";
   private readonly copySends: boolean;
@@ -152,6 +150,7 @@ export class UdpTransport implements DatagramTransport {
     private readonly socket: dgram.Socket,
     copySends: boolean,
   ) {
+    super();
     const bound = socket.address();
     this.localAddress = bound.address;
     this.localPort = bound.port;
@@ -182,19 +181,8 @@ export class UdpTransport implements DatagramTransport {
     }
   }
 
-  onDatagram(handler: DatagramHandler | null): void {
-    this.handler = handler;
-  }
-
-  onError(handler: TransportErrorHandler | null): void {
-    this.errorHandler = handler;
-  }
-
   close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.handler = null;
-    this.errorHandler = null;
+    if (!this.markClosed()) return;
     this.socket.off("message", this.onMessage);
     try {
       this.socket.close();
