@@ -23,12 +23,7 @@
  * To impair the two directions differently, wrap twice, one direction each.
  */
 
-import type {
-  DatagramHandler,
-  DatagramTransport,
-  TransportError,
-  TransportErrorHandler,
-} from "../../shared/transport.js";
+import type { DatagramTransport, TransportError } from "../../shared/transport.js";
 import { TransportBase } from "./base.js";
 import { mixSeed, Xoshiro128 } from "./prng.js";
 

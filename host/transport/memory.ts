@@ -7,12 +7,7 @@
  * `impair.ts` for faults, passing `network.schedule` so delays run on the same clock.
  */
 
-import type {
-  DatagramHandler,
-  DatagramTransport,
-  TransportError,
-  TransportErrorHandler,
-} from "../../shared/transport.js";
+import type { DatagramTransport, TransportError } from "../../shared/transport.js";
 import { TransportBase } from "./base.js";
 
 /** Options of {@link MemoryNetwork}. */

@@ -20,13 +20,7 @@
 import dgram from "node:dgram";
 import dns from "node:dns";
 import { isIPv4 } from "node:net";
-import type {
-  DatagramHandler,
-  DatagramTransport,
-  TransportError,
-  TransportErrorHandler,
-  TransportOperation,
-} from "../../shared/transport.js";
+import type { DatagramTransport, TransportError, TransportOperation } from "../../shared/transport.js";
 import { TransportBase } from "./base.js";
 
 /** Options of {@link openUdpTransport}. */
