@@ -2,13 +2,17 @@
 SHELL := /bin/bash
 NPX := npx --no-install
 
-.PHONY: setup build firmware typecheck lint test bench clean
+.PHONY: setup build firmware typecheck lint test bench demo clean
 
-## setup: install the exact dependencies of package-lock.json (only when it changed)
+## setup: install the exact dependencies of package-lock.json (only when it changed), and socat
+## (the pseudo-terminal pairs of test/cli-board.test.ts) when it is missing and apt-get can install it
+SUDO := $(shell if [ "$$(id -u)" != 0 ] && command -v sudo >/dev/null; then echo sudo; fi)
 setup: node_modules/.syfala-setup
+	@command -v socat >/dev/null || ( $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq socat >/dev/null ) || echo "setup: socat could not be installed: the serial-path tests will be skipped"
+# Under a lock, and checked again inside it: make runs started together (parallel shells, CI)
+# must not run two npm ci at once, each wiping the other's node_modules.
 node_modules/.syfala-setup: package.json package-lock.json
-	npm ci --no-audit --no-fund
-	@touch $@
+	@flock .setup.lock sh -c '[ $@ -nt package-lock.json ] && [ $@ -nt package.json ] || { npm ci --no-audit --no-fund && touch $@; }'
 
 ## build: everything that is built
 build: firmware
@@ -29,6 +33,10 @@ lint: setup
 ## test: typecheck, lint, the firmware build (its gate and budget) and the vitest suites
 test: setup typecheck lint firmware
 	$(NPX) vitest run
+
+## demo: one emulated board with the real firmware, discovery, a loopback session with a report
+demo: setup firmware
+	$(NPX) tsx scripts/demo.ts
 
 ## bench: the benchmarks of bench/, each against a baseline measured in the same run
 bench: setup

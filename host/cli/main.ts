@@ -4,7 +4,13 @@
  * than calling process.exit, so that tests can run it in-process.
  */
 import { createInterface } from "node:readline";
+import { configureCommand } from "./configure.js";
+import { discoverCommand } from "./discover.js";
 import { emulateCommand } from "./emulate.js";
+import { flashCommand } from "./flash.js";
+import { listPortsCommand } from "./list-ports.js";
+import { monitorCommand } from "./monitor.js";
+import { sessionCommand } from "./session.js";
 import { EXIT, type Io, UsageError } from "./usage.js";
 import { wireCommand } from "./wire.js";
 
@@ -14,6 +20,12 @@ commands:
   wire decode   decode datagrams given in hex (one JSON line each)
   wire encode   encode canonical-JSON messages to hex
   emulate       run emulated boards with the firmware on a loopback LAN
+  discover      list the servers that answer Discovery
+  session       connect to a server, stream, record/play, report
+  flash         upload the firmware and its configuration to a board, and check it runs
+  configure     change a board's stored configuration (Wi-Fi, formats) without uploading
+  monitor       a terminal on a board's console (serial or tcp://), Ctrl-] to leave
+  list-ports    serial ports, marking those that look like ESP32 boards
 
 Run 'syfala <command> --help' for a command's options.`;
 
@@ -23,6 +35,12 @@ export type Command = (args: string[], io: Io) => Promise<number>;
 const COMMANDS: Record<string, Command> = {
   wire: wireCommand,
   emulate: emulateCommand,
+  discover: discoverCommand,
+  session: sessionCommand,
+  flash: flashCommand,
+  configure: configureCommand,
+  monitor: monitorCommand,
+  "list-ports": listPortsCommand,
 };
 
 /** The process's io. */

@@ -239,6 +239,17 @@ export class RttTracker {
     return this.count === 0 ? Number.NaN : this.sumMs / this.count;
   }
 
+  /** Adds every sample of `other` (its count, sum, minimum and maximum; `last` becomes its last). */
+  merge(other: RttTracker): void {
+    if (other.count === 0) return;
+    this.minMs = this.count === 0 ? other.minMs : Math.min(this.minMs, other.minMs);
+    this.maxMs = this.count === 0 ? other.maxMs : Math.max(this.maxMs, other.maxMs);
+    this.count += other.count;
+    this.sumMs += other.sumMs;
+    this.invalid += other.invalid;
+    this.lastMs = other.lastMs;
+  }
+
   reset(): void {
     this.count = 0;
     this.invalid = 0;
