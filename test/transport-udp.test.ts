@@ -76,8 +76,8 @@ describe("udp transport: unicast on loopback", () => {
     ]);
   });
 
-  it("reads the bytes before send returns: one buffer reused for every datagram", async () => {
-    const a = await open({ address: "127.0.0.1" });
+  it("reads the bytes before send returns: one buffer reused for every datagram (even without copying)", async () => {
+    const a = await open({ address: "127.0.0.1", copySends: false });
     const b = await open({ address: "127.0.0.1" });
     const got = collect(b);
     const buf = new Uint8Array(16);
