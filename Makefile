@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 NPX := npx --no-install
 
-.PHONY: setup build firmware typecheck lint test bench demo clean
+.PHONY: setup build firmware typecheck lint test bench demo stress clean
 
 ## setup: install the exact dependencies of package-lock.json (only when it changed), and socat
 ## (the pseudo-terminal pairs of test/cli-board.test.ts) when it is missing and apt-get can install it
@@ -41,6 +41,11 @@ demo: setup firmware
 ## bench: the benchmarks of bench/, each against a baseline measured in the same run
 bench: setup
 	$(NPX) tsx bench/run.ts
+
+## stress: bounded stress parts against emulated boards (fuzz, impairment matrix, churn, client limits),
+## not part of `make test`; STRESS_PARTS=fuzz,matrix,churn,clients selects parts (scripts/stress.ts)
+stress: setup firmware
+	node --expose-gc --import tsx scripts/stress.ts
 
 clean:
 	rm -rf build

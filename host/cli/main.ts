@@ -10,6 +10,7 @@ import { emulateCommand } from "./emulate.js";
 import { flashCommand } from "./flash.js";
 import { listPortsCommand } from "./list-ports.js";
 import { monitorCommand } from "./monitor.js";
+import { netemCommand } from "./netem.js";
 import { sessionCommand } from "./session.js";
 import { EXIT, type Io, UsageError } from "./usage.js";
 import { wireCommand } from "./wire.js";
@@ -26,6 +27,7 @@ commands:
   configure     change a board's stored configuration (Wi-Fi, formats) without uploading
   monitor       a terminal on a board's console (serial or tcp://), Ctrl-] to leave
   list-ports    serial ports, marking those that look like ESP32 boards
+  netem         a UDP proxy that injects seeded loss, bursts, duplication, reordering, delay, rate limits
 
 Run 'syfala <command> --help' for a command's options.`;
 
@@ -41,6 +43,7 @@ const COMMANDS: Record<string, Command> = {
   configure: configureCommand,
   monitor: monitorCommand,
   "list-ports": listPortsCommand,
+  netem: netemCommand,
 };
 
 /** The process's io. */
