@@ -253,6 +253,19 @@ function readStreamFormats(v: JsonValue): StreamFormats {
   };
 }
 
+/**
+ * The content of `Connected(...)`, shared by both directions: its audio header, or its control
+ * variant (a Heartbeat's unit value already checked).
+ */
+function connectedControl(v: JsonValue): { audio?: AudioHeader; name: string; value: JsonValue } {
+  const c = variant(v, "Connected");
+  if (c.name === "Audio") return { audio: readAudio(c.value), name: "Audio", value: null };
+  if (c.name !== "Control") throw shape("Connected: expected Control or Audio");
+  const ctl = variant(c.value, "Control");
+  if (ctl.name === "Heartbeat") unit(ctl.value, "Heartbeat");
+  return ctl;
+}
+
 function readClient(v: JsonValue): ClientMessage {
   const top = variant(v, "client message");
   switch (top.name) {
@@ -265,14 +278,9 @@ function readClient(v: JsonValue): ClientMessage {
     case "ConnectionResult":
       return { type: "connectionResult", result: readOutcome(top.value, "ConnectionResult") };
     case "Connected": {
-      const c = variant(top.value, "Connected");
-      if (c.name === "Audio") return { type: "audio", header: readAudio(c.value) };
-      if (c.name !== "Control") throw shape("Connected: expected Control or Audio");
-      const ctl = variant(c.value, "Control");
-      if (ctl.name === "Heartbeat") {
-        unit(ctl.value, "Heartbeat");
-        return Client.HEARTBEAT;
-      }
+      const ctl = connectedControl(top.value);
+      if (ctl.audio !== undefined) return { type: "audio", header: ctl.audio };
+      if (ctl.name === "Heartbeat") return Client.HEARTBEAT;
       if (ctl.name !== "RequestIOStateChange")
         throw shape("Control: expected RequestIOStateChange or Heartbeat");
       const s = variant(ctl.value, "RequestIOStateChange");
@@ -292,14 +300,9 @@ function readServer(v: JsonValue): ServerMessage {
     case "Connect":
       return { type: "connect", formats: readStreamFormats(top.value) };
     case "Connected": {
-      const c = variant(top.value, "Connected");
-      if (c.name === "Audio") return { type: "audio", header: readAudio(c.value) };
-      if (c.name !== "Control") throw shape("Connected: expected Control or Audio");
-      const ctl = variant(c.value, "Control");
-      if (ctl.name === "Heartbeat") {
-        unit(ctl.value, "Heartbeat");
-        return Server.HEARTBEAT;
-      }
+      const ctl = connectedControl(top.value);
+      if (ctl.audio !== undefined) return { type: "audio", header: ctl.audio };
+      if (ctl.name === "Heartbeat") return Server.HEARTBEAT;
       if (ctl.name !== "IOStateChangeResult")
         throw shape("Control: expected IOStateChangeResult or Heartbeat");
       const s = variant(ctl.value, "IOStateChangeResult");
