@@ -76,13 +76,40 @@ function pair(
   return { server, client, peerOfServer, peerOfClient };
 }
 
-/** Server to client: the server writes, the client receives and polls the audio event. */
-function serverToClient(
+/** Something that writes audio datagrams to a peer (either engine). */
+interface Writer {
+  writeAudio(
+    peer: string,
+    streamIdx: number,
+    byteIdx: U64,
+    payload: Uint8Array,
+    out: Uint8Array,
+    o: number,
+  ): number;
+}
+
+/** Something that receives datagrams and yields audio events (either engine). */
+interface Reader {
+  receive(data: Uint8Array, address: string, port: number, nowMs: number): void;
+  pollEvent(): { type: string; status?: number } | undefined;
+}
+
+/**
+ * Audio one way: `from` writes to its peer, `to` receives from `fromAddr` and polls the event.
+ * `direction` picks server->client or client->server.
+ */
+function oneWay(
   name: string,
+  direction: "server->client" | "client->server",
   payloadBytes: number,
   receivers: ReceiverFactory | undefined,
 ): BenchResult {
-  const { server, client, peerOfServer } = pair(payloadBytes, receivers);
+  const p = pair(payloadBytes, receivers);
+  const toClient = direction === "server->client";
+  const from: Writer = toClient ? p.server : p.client;
+  const to: Reader = toClient ? p.client : p.server;
+  const peer = toClient ? p.peerOfServer : p.peerOfClient;
+  const fromAddr = toClient ? SERVER : CLIENT;
   const payload = new Uint8Array(payloadBytes).fill(7);
   const out = new Uint8Array(1472);
   const idx: U64 = { hi: 0, lo: 0 };
@@ -90,35 +117,10 @@ function serverToClient(
     name,
     () => {
       for (let i = 0; i < BATCH; i++) {
-        const n = server.writeAudio(peerOfServer, 0, idx, payload, out, 0);
-        client.receive(out.subarray(0, n), SERVER.address, SERVER.port, 1);
-        const e = client.pollEvent();
-        consume(e !== undefined && e.type === "audio" ? e.status + 1 : 0);
-        u64AddInPlace(idx, payloadBytes);
-      }
-    },
-    BATCH,
-  );
-}
-
-/** Client to server: the client writes, the server receives and polls the audio event. */
-function clientToServer(
-  name: string,
-  payloadBytes: number,
-  receivers: ReceiverFactory | undefined,
-): BenchResult {
-  const { server, client, peerOfClient } = pair(payloadBytes, receivers);
-  const payload = new Uint8Array(payloadBytes).fill(9);
-  const out = new Uint8Array(1472);
-  const idx: U64 = { hi: 0, lo: 0 };
-  return measure(
-    name,
-    () => {
-      for (let i = 0; i < BATCH; i++) {
-        const n = client.writeAudio(peerOfClient, 0, idx, payload, out, 0);
-        server.receive(out.subarray(0, n), CLIENT.address, CLIENT.port, 1);
-        const e = server.pollEvent();
-        consume(e !== undefined && e.type === "audio" ? e.status + 1 : 0);
+        const n = from.writeAudio(peer, 0, idx, payload, out, 0);
+        to.receive(out.subarray(0, n), fromAddr.address, fromAddr.port, 1);
+        const e = to.pollEvent();
+        consume(e !== undefined && e.type === "audio" ? (e.status ?? 0) + 1 : 0);
         u64AddInPlace(idx, payloadBytes);
       }
     },
@@ -150,12 +152,12 @@ export function benchEngine(): BenchResult[] {
   const base = codecAlone("codec alone: postcard audio header encode+decode (baseline)");
   const rows = [
     base,
-    serverToClient("server->client 256 B, index check", 256, undefined),
-    serverToClient("server->client 1400 B, index check", 1400, undefined),
-    serverToClient("server->client 256 B, StreamReceiver", 256, streamReceivers),
-    serverToClient("server->client 1400 B, StreamReceiver", 1400, streamReceivers),
-    clientToServer("client->server 256 B, index check", 256, undefined),
-    clientToServer("client->server 1400 B, index check", 1400, undefined),
+    oneWay("server->client 256 B, index check", "server->client", 256, undefined),
+    oneWay("server->client 1400 B, index check", "server->client", 1400, undefined),
+    oneWay("server->client 256 B, StreamReceiver", "server->client", 256, streamReceivers),
+    oneWay("server->client 1400 B, StreamReceiver", "server->client", 1400, streamReceivers),
+    oneWay("client->server 256 B, index check", "client->server", 256, undefined),
+    oneWay("client->server 1400 B, index check", "client->server", 1400, undefined),
   ];
   printTable("engine: audio messages per second, engine to engine, no sockets", rows, base);
   return rows;

@@ -79,6 +79,47 @@ function errorText(e: unknown): string {
   return String(e);
 }
 
+/** The transport-specific ends of a link: write bytes (calling back when written), close. */
+interface RawEnds {
+  send(bytes: Buffer, done: (e: Error | null | undefined) => void): void;
+  shut(): Promise<void>;
+}
+
+/**
+ * A Link over a stream that emits "data" (Buffers), "error" and "close": the part the serial port
+ * and the TCP socket share. Errors surface through write() and the close reason; "close" from
+ * the other end is reported as `goneReason`, our own close() quietly.
+ */
+function makeLink(name: string, stream: NodeJS.EventEmitter, goneReason: string, raw: RawEnds): Link {
+  const ls = new Listeners();
+  let closing = false;
+  stream.on("data", (b: Buffer) => ls.emitData(b.toString("latin1")));
+  stream.on("error", () => undefined);
+  stream.on("close", () => ls.end(goneReason, closing));
+  return {
+    name,
+    get open() {
+      return ls.open;
+    },
+    write: (data) =>
+      new Promise<void>((resolve, reject) => {
+        if (!ls.open) {
+          reject(new LinkError(`${name} is closed`));
+          return;
+        }
+        raw.send(Buffer.from(data, "latin1"), (e) => (e ? reject(new LinkError(errorText(e))) : resolve()));
+      }),
+    onData: (l) => ls.onData(l),
+    onClose: (l) => ls.onClose(l),
+    close: async () => {
+      if (!ls.open) return;
+      closing = true;
+      ls.end("closed", true);
+      await raw.shut();
+    },
+  };
+}
+
 async function openTcp(spec: Extract<PortSpec, { kind: "tcp" }>, options: LinkOptions): Promise<Link> {
   const name = formatPortSpec(spec);
   const socket = net.connect({ host: spec.host, port: spec.port });
@@ -99,42 +140,18 @@ async function openTcp(spec: Extract<PortSpec, { kind: "tcp" }>, options: LinkOp
     socket.once("error", onError);
   });
   socket.setNoDelay(true);
-  const ls = new Listeners();
-  let closing = false;
-  socket.on("data", (b: Buffer) => ls.emitData(b.toString("latin1")));
-  socket.on("error", () => undefined);
-  socket.on("close", () => ls.end(`${name}: connection closed by the board`, closing));
-  return {
-    name,
-    get open() {
-      return ls.open;
-    },
-    write: (data) =>
-      new Promise<void>((resolve, reject) => {
-        if (!ls.open) {
-          reject(new LinkError(`${name} is closed`));
-          return;
-        }
-        socket.write(Buffer.from(data, "latin1"), (e) =>
-          e ? reject(new LinkError(errorText(e))) : resolve(),
-        );
-      }),
-    onData: (l) => ls.onData(l),
-    onClose: (l) => ls.onClose(l),
-    close: async () => {
-      if (!ls.open) return;
-      closing = true;
-      ls.end("closed", true);
-      await new Promise<void>((resolve) => {
+  return makeLink(name, socket, `${name}: connection closed by the board`, {
+    send: (bytes, done) => socket.write(bytes, (e) => done(e)),
+    shut: () =>
+      new Promise<void>((resolve) => {
         socket.once("close", () => resolve());
         socket.end();
         setTimeout(() => {
           socket.destroy();
           resolve();
         }, 500).unref();
-      });
-    },
-  };
+      }),
+  });
 }
 
 async function openSerial(spec: Extract<PortSpec, { kind: "serial" }>, options: LinkOptions): Promise<Link> {
@@ -143,36 +160,10 @@ async function openSerial(spec: Extract<PortSpec, { kind: "serial" }>, options: 
   await new Promise<void>((resolve, reject) => {
     port.open((e) => (e ? reject(new LinkError(`cannot open ${name}: ${errorText(e)}`)) : resolve()));
   });
-  const ls = new Listeners();
-  let closing = false;
-  port.on("data", (b: Buffer) => ls.emitData(b.toString("latin1")));
-  port.on("error", () => undefined);
-  port.on("close", () => ls.end(`${name}: the serial port went away`, closing));
-  return {
-    name,
-    get open() {
-      return ls.open;
-    },
-    write: (data) =>
-      new Promise<void>((resolve, reject) => {
-        if (!ls.open) {
-          reject(new LinkError(`${name} is closed`));
-          return;
-        }
-        port.write(Buffer.from(data, "latin1"), (e) => {
-          if (e) reject(new LinkError(errorText(e)));
-          else port.drain((d) => (d ? reject(new LinkError(errorText(d))) : resolve()));
-        });
-      }),
-    onData: (l) => ls.onData(l),
-    onClose: (l) => ls.onClose(l),
-    close: async () => {
-      if (!ls.open) return;
-      closing = true;
-      ls.end("closed", true);
-      await new Promise<void>((resolve) => port.close(() => resolve()));
-    },
-  };
+  return makeLink(name, port, `${name}: the serial port went away`, {
+    send: (bytes, done) => port.write(bytes, (e) => (e ? done(e) : port.drain((d) => done(d)))),
+    shut: () => new Promise<void>((resolve) => port.close(() => resolve())),
+  });
 }
 
 /** Opens the console link `spec`; throws a {@link LinkError} naming the port when it cannot. */
