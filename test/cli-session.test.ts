@@ -139,6 +139,46 @@ describe("syfala session against the real firmware", () => {
     expect(r.out.join("\n")).toContain("FAILED");
   });
 
+  it("--expect-pattern checks every received byte of a pattern board, and reports the latency", async () => {
+    const r = await runCli(["session", C, "--duration", "1500ms", "--expect-pattern", "--json"]);
+    expect(r.err).toEqual([]);
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.out[0]!) as {
+      ok: boolean;
+      content: { stream: number; compared: number; mismatched: number; padded: number; ok: boolean }[];
+      inputs: {
+        bytes: number;
+        lostBytes: number;
+        latency: { count: number; packetMs: number; p50Ms: number };
+      }[];
+    };
+    expect(j.ok).toBe(true);
+    expect(j.content).toHaveLength(1);
+    const v = j.content[0]!;
+    expect([v.stream, v.mismatched, v.ok]).toEqual([0, 0, true]);
+    // 1.5 s of U16 mono at 16 kHz is 48,000 bytes; everything received was compared
+    expect(v.compared).toBeGreaterThan(40000);
+    expect(v.compared + v.padded).toBe(j.inputs[0]!.bytes + j.inputs[0]!.lostBytes);
+    const lat = j.inputs[0]!.latency;
+    // 256 frames at 16 kHz: 16 ms per packet; the board sends one once its last sample is due
+    expect(lat.packetMs).toBe(16);
+    expect(lat.count).toBeGreaterThan(80);
+    expect(lat.p50Ms).toBeGreaterThanOrEqual(lat.packetMs - 2);
+  });
+
+  it("--expect-pattern fails naming the first differing byte when an input is not the pattern", async () => {
+    // Board A's input 0 echoes our silence: byte 1 of the pattern of stream 0 is 31 = 0x1f.
+    const r = await runCli(["session", A, "--duration", "1s", "--expect-pattern"]);
+    expect(r.code).toBe(1);
+    expect(r.err).toHaveLength(1);
+    expect(r.err[0]).toMatch(
+      /^syfala session: content check failed: in 0 = pattern: \d+ of \d+ bytes compared differ \(first at byte 1: got 0x00, expected 0x1f\); \d+ bytes padded$/,
+    );
+    expect(r.out.join("\n")).toMatch(
+      /content in 1 = pattern: \d+ bytes compared, all equal; \d+ bytes padded: ok/,
+    );
+  });
+
   it("--play of a WAV arrives intact through a loopback board, byte for byte", async () => {
     const wav = join(tmp.dir, "noise.wav");
     const rng = mulberry32(6);
@@ -239,6 +279,7 @@ describe("syfala session against the real firmware", () => {
       "--latency-ms",
       "--codec",
       "--check-loopback",
+      "--expect-pattern",
       "--json",
     ]) {
       expect(text).toContain(o);

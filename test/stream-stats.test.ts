@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { JitterBuffer } from "../host/client/jitter.js";
-import { LoopbackRtt, RttTracker, StreamStats } from "../host/client/stats.js";
+import { LatencyTracker, LoopbackRtt, RttTracker, StreamStats } from "../host/client/stats.js";
 
 // U8 mono at 1000 Hz: 1000 bytes/s, so a message's send time in ms is its byte index.
 const U8_1K = { sampleRate: 1000, channelCount: 1, sampleType: "U8" as const };
@@ -159,5 +159,49 @@ describe("LoopbackRtt", () => {
 
   it("rejects a bad capacity", () => {
     expect(() => new LoopbackRtt(0)).toThrow(/"capacity"/);
+  });
+});
+
+describe("LatencyTracker: achieved latency from each message's first sample to its arrival", () => {
+  it("gives the percentiles and maximum computed by hand (0.1 ms bins, upper edge)", () => {
+    // U8 mono at 1000 Hz: byte k is due k ms after Start(Ok).
+    const t = new LatencyTracker(U8_1K);
+    expect(t.snapshot().count).toBe(0);
+    expect(t.snapshot().p50Ms).toBeNaN();
+    t.add(0, 10, 10.05); // 10.05 ms: bin [10.0, 10.1)
+    t.add(10, 10, 25); // 15 ms
+    t.add(20, 10, 32.55); // 12.55 ms: bin [12.5, 12.6)
+    t.add(30, 20, 100); // 70 ms, and the largest message: 20 bytes = 20 ms
+    const s = t.snapshot();
+    expect(s.count).toBe(4);
+    expect(s.packetMs).toBe(20);
+    expect(s.maxMs).toBe(70);
+    expect(s.anchorShiftMs).toBe(0);
+    // sorted: 10.05, 12.55, 15, 70; p50 = 2nd (rank ceil(0.5*4)) -> bin [12.5, 12.6) -> 12.6
+    expect(s.p50Ms).toBeCloseTo(12.6, 9);
+    // p99 = 4th -> 70 (the upper edge 70.1 is capped at the maximum)
+    expect(s.p99Ms).toBe(70);
+  });
+
+  it("moves the anchor back when a message arrives before its last sample could be due (Start(Ok) came late)", () => {
+    const t = new LatencyTracker(U8_1K);
+    t.add(0, 10, 4); // bytes 0..9 are due by 10 ms on the Start(Ok) anchor, arrived at 4: 6 ms early
+    t.add(10, 10, 20); // exactly on time on that anchor
+    const s = t.snapshot();
+    expect(s.anchorShiftMs).toBe(6);
+    // On the corrected anchor the latencies are 4 + 6 = 10 and 10 + 6 = 16.
+    expect(s.maxMs).toBe(16);
+    expect(s.p50Ms).toBeCloseTo(10.1, 9);
+  });
+
+  it("keeps beyond-range latencies in its maximum and last bin; ignores non-finite times", () => {
+    const t = new LatencyTracker({ sampleRate: 8000, channelCount: 2, sampleType: "I16" }); // 32 B/ms
+    t.add(3200, 320, 100 + 9000); // due at 100 ms, arrived 9 s late
+    t.add(0, 320, Number.NaN);
+    const s = t.snapshot();
+    expect(s.count).toBe(1);
+    expect(s.maxMs).toBe(9000);
+    expect(s.p50Ms).toBe(9000);
+    expect(s.packetMs).toBe(10);
   });
 });

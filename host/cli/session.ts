@@ -20,7 +20,8 @@ import { EXIT, type Io, UsageError } from "./usage.js";
 
 const HELP = `usage: syfala session SERVER[:PORT] [--duration 10s] [--record FILE.wav]
                       [--play FILE.wav | --tone HZ | --pattern] [--latency-ms 20]
-                      [--codec postcard|msgpack] [--check-loopback] [--timeout 3s] [--json]
+                      [--codec postcard|msgpack] [--check-loopback] [--expect-pattern]
+                      [--timeout 3s] [--json]
 
 Connects to the server at SERVER (IPv4 address or host name; PORT defaults to 6910), starts IO,
 streams for --duration (default 10s; "10s", "500ms", "2m" or seconds), stops IO, disconnects and
@@ -40,6 +41,9 @@ jitter; per output stream what was sent; round-trip times (Start/Stop replies, l
                       sent on output i at the same byte indices (lost bytes are not compared);
                       exit 1 if not. A server whose input i is itself the test pattern sends the
                       same bytes as --pattern does: check with a tone or a file to tell them apart
+  --expect-pattern    for a server whose inputs send the test pattern (source "pattern"): every
+                      byte received on input s must be (k*31 + s*7) & 0xff at its index k, and
+                      the bytes padded for losses are counted; exit 1 on a mismatch
   --codec             the codec to speak (default postcard)
   --timeout           how long to wait for the server's answer (default 3s)
   --json              print the report as one JSON object
@@ -47,7 +51,7 @@ jitter; per output stream what was sent; round-trip times (Start/Stop replies, l
 Formats are only known once the server answers: a request they cannot satisfy (a WAV file of
 another format, a stream a WAV cannot hold) refuses the connection and fails before any audio.
 A live status line is shown on a terminal. Exit codes: 0 done, 1 failed (no answer, refused,
-connection lost, loopback mismatch), 2 bad arguments, 130 interrupted (Ctrl-C), 143 SIGTERM.`;
+connection lost, loopback or content mismatch), 2 bad arguments, 130 interrupted (Ctrl-C), 143 SIGTERM.`;
 
 const CODECS = ["postcard", "msgpack"] as const;
 
@@ -141,6 +145,7 @@ export async function sessionCommand(args: string[], io: Io): Promise<number> {
     "latency-ms": { type: "string" },
     codec: { type: "string" },
     "check-loopback": { type: "boolean" },
+    "expect-pattern": { type: "boolean" },
     timeout: { type: "string" },
     json: { type: "boolean" },
     help: { type: "boolean", short: "h" },
@@ -173,6 +178,7 @@ export async function sessionCommand(args: string[], io: Io): Promise<number> {
     source,
     latencyMs,
     checkLoopback: check,
+    ...(values["expect-pattern"] === true ? { expect: { kind: "pattern" } } : {}),
     ...(values.record === undefined ? {} : { record: values.record }),
   };
 
@@ -211,12 +217,13 @@ export async function sessionCommand(args: string[], io: Io): Promise<number> {
     if (tty) process.stderr.write("\r\x1b[K");
   }
 
-  const { report, failure, interrupted, loopbackProblems } = result;
+  const { report, failure, interrupted, loopbackProblems, contentProblems } = result;
   const connected = report.formats !== undefined && failure?.kind !== "refused";
   let error: string | undefined;
   if (interrupted) error = undefined;
   else if (failure !== undefined) error = failure.message;
   else if (loopbackProblems.length > 0) error = `loopback check failed: ${loopbackProblems.join("; ")}`;
+  else if (contentProblems.length > 0) error = `content check failed: ${contentProblems.join("; ")}`;
 
   if (json) {
     io.out(

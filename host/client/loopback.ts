@@ -94,8 +94,8 @@ export class LoopbackCheck {
   }
 }
 
-/** Two hex digits. */
-function hex(b: number): string {
+/** A byte as "0x" and two hex digits. */
+export function hex(b: number): string {
   return "0x" + b.toString(16).padStart(2, "0");
 }
 

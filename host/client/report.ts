@@ -3,6 +3,7 @@
  * that are NaN, e.g. a round trip never measured, become null), and the live one-line status.
  */
 
+import { describeContent } from "./content.js";
 import { describeFormats, describeRtt, describeStreamFormat, ms } from "./describe.js";
 import { describeVerdict } from "./loopback.js";
 import type { SessionReport, SessionStatus } from "./session.js";
@@ -22,6 +23,15 @@ export function reportLines(r: SessionReport, checkLoopback: boolean): string[] 
       `       playout: late ${i.lateBytes} bytes, underruns ${i.underruns} (${i.underrunFrames} frames)` +
         (i.overflowBytes > 0 ? `, overflow ${i.overflowBytes} bytes` : ""),
     );
+    if (i.latency.count > 0) {
+      lines.push(
+        `       latency (first sample due -> arrival): p50 ${ms(i.latency.p50Ms)} ms, p99 ${ms(i.latency.p99Ms)} ms, ` +
+          `max ${ms(i.latency.maxMs)} ms (a packet holds ${ms(i.latency.packetMs)} ms` +
+          (i.latency.anchorShiftMs > 0
+            ? `; audio came ${ms(i.latency.anchorShiftMs)} ms before Start(Ok) allowed: clock anchored earlier)`
+            : ")"),
+      );
+    }
     if (i.recording !== undefined) {
       lines.push(`       recorded ${i.recording.frames} frames to ${i.recording.path}`);
     }
@@ -37,6 +47,7 @@ export function reportLines(r: SessionReport, checkLoopback: boolean): string[] 
   if (r.rtt.loopback.count > 0 || checkLoopback) {
     lines.push(`rtt    loopback audio: ${describeRtt(r.rtt.loopback)}`);
   }
+  for (const v of r.content) lines.push(`content ${describeContent(v)}${v.ok ? ": ok" : ": FAILED"}`);
   for (const v of r.loopback) {
     if (!checkLoopback && !v.ok) continue;
     lines.push(`loopback ${describeVerdict(v)}${v.ok ? ": ok" : ": FAILED"}`);

@@ -28,10 +28,11 @@ import type { Codec, CodecName } from "../../shared/wire/codec.js";
 import { WavError, wavLayout } from "../media/wav.js";
 import { hostCodec } from "../wire/codecs.js";
 import { Client, type ClientRuntimeOptions, type Ticker } from "./client.js";
+import { type ContentVerdict, describeContent } from "./content.js";
 import { describeStreamFormat } from "./describe.js";
 import { describeVerdict, type LoopbackVerdict } from "./loopback.js";
 import { createSource, type SourceSpec, sameSignal, sourceProblem } from "./sources.js";
-import { type RttSnapshot, RttTracker, type StreamStatsSnapshot } from "./stats.js";
+import { type LatencySnapshot, type RttSnapshot, RttTracker, type StreamStatsSnapshot } from "./stats.js";
 import { InputStream, OutputStream } from "./streams.js";
 
 /** Options of a {@link Session}. */
@@ -52,6 +53,13 @@ export interface SessionOptions
   readonly latencyMs?: number;
   /** Require a stream pair to check (refuse the offer otherwise); the verdict is in the report. */
   readonly checkLoopback?: boolean;
+  /**
+   * What every input stream carries (`pattern`: the server's test pattern, stream index s): each
+   * byte the receiver delivers is compared with it at its index and padding is counted; the
+   * verdicts are in the report's `content`. Only the pattern: a server's tone depends on its
+   * table and rounding (firmware/audio/source.ts), which a client cannot know.
+   */
+  readonly expect?: { readonly kind: "pattern" };
 }
 
 /** Why a session failed. */
@@ -99,6 +107,8 @@ export interface InputReport extends StreamStatsSnapshot {
   readonly format: Format;
   /** Lost bytes as a percentage of the stream bytes up to the furthest one received. */
   readonly lostPercent: number;
+  /** Achieved latency of the messages (ms from their first sample's due time to arrival). */
+  readonly latency: LatencySnapshot;
   /** The recording's path and frames, when recorded. */
   readonly recording: { readonly path: string; readonly frames: number } | undefined;
 }
@@ -126,6 +136,8 @@ export interface SessionReport {
   readonly inputs: readonly InputReport[];
   readonly outputs: readonly OutputReport[];
   readonly rtt: { readonly control: RttSnapshot; readonly loopback: RttSnapshot };
+  /** Content verdicts of the input streams, when `expect` was given. */
+  readonly content: readonly ContentVerdict[];
   /** Loopback verdicts of the stream pairs (input i, output i of the same signal). */
   readonly loopback: readonly LoopbackVerdict[];
   /** The connection's counters (datagrams, bad ones...), as the engine kept them. */
@@ -369,6 +381,7 @@ export class Session {
           format: i.format,
           ...s,
           lostPercent: i.stats.nextByte === 0 ? 0 : (100 * s.lostBytes) / i.stats.nextByte,
+          latency: i.latency.snapshot(),
           recording: i.writer === undefined ? undefined : { path: i.writer.path, frames: i.writer.frames },
         };
       }),
@@ -381,6 +394,7 @@ export class Session {
         skippedBytes: o.skippedBytes,
       })),
       rtt: { control: this.controlRtt.snapshot(), loopback: loopRtt.snapshot() },
+      content: this.inputs.flatMap((i) => (i.content === undefined ? [] : [i.content.verdict()])),
       loopback: this.inputs.flatMap((i) => (i.check === undefined ? [] : [i.check.verdict()])),
       peer,
       impairment:
@@ -403,7 +417,7 @@ export class Session {
       const input = this.inputs[e.streamIdx];
       if (input === undefined) return;
       const pair = input.check === undefined ? undefined : this.outputs[input.check.output];
-      input.onAudio(e.byteIdx, e.payload, now, pair === undefined ? 0 : pair.position);
+      input.onAudio(e.byteIdx, e.payload, now, pair === undefined ? 0 : pair.position, this.ioStartedMs);
       return;
     }
     if (e.peer !== this.server) return;
@@ -474,6 +488,7 @@ export class Session {
             latencyMs: this.options.latencyMs ?? 20,
             recordPath: rec === undefined ? undefined : recordPath(rec, i),
             pair: pairsOf.indexOf(i) >= 0 ? this.outputs[i] : undefined,
+            expect: this.options.expect === undefined ? undefined : createSource(this.options.expect, i, f),
           }),
         );
       }
@@ -622,6 +637,8 @@ export interface RunResult {
   readonly interrupted: boolean;
   /** The loopback check failed (only when `checkLoopback`): one line per failing pair. */
   readonly loopbackProblems: readonly string[];
+  /** The content check failed (only with `expect`): one line per failing input stream. */
+  readonly contentProblems: readonly string[];
 }
 
 /** Connect, start IO, stream for `durationMs`, stop IO, disconnect: the whole session, never throwing a SessionError. */
@@ -659,5 +676,9 @@ export async function runSession(options: SessionOptions, run: RunOptions): Prom
     options.checkLoopback === true && failure === undefined
       ? report.loopback.filter((v) => !v.ok).map(describeVerdict)
       : [];
-  return { report, failure, interrupted, loopbackProblems };
+  const contentProblems =
+    options.expect !== undefined && failure === undefined
+      ? report.content.filter((v) => !v.ok).map(describeContent)
+      : [];
+  return { report, failure, interrupted, loopbackProblems, contentProblems };
 }

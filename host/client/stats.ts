@@ -352,3 +352,104 @@ export class LoopbackRtt {
     return undefined;
   }
 }
+
+/** A copy of a {@link LatencyTracker}'s figures (ms; NaN while there are no samples). */
+export interface LatencySnapshot {
+  /** Audio messages measured. */
+  readonly count: number;
+  /** Audio time of the largest message (its payload at the stream's byte rate): the part no network removes. */
+  readonly packetMs: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  readonly maxMs: number;
+  /** How far the stream clock's anchor was moved back from Start(Ok) (ms; see {@link LatencyTracker}). */
+  readonly anchorShiftMs: number;
+}
+
+/** Histogram resolution of {@link LatencyTracker} (ms per bin). */
+const LATENCY_BIN_MS = 0.1;
+/** Lowest latency the histogram holds (ms, relative to Start(Ok)): messages may beat a late Start(Ok). */
+const LATENCY_LOW_MS = -2000;
+/** Highest (ms): latencies beyond it count in the last bin (and in `maxMs` exactly). */
+const LATENCY_HIGH_MS = 5000;
+
+/**
+ * Achieved audio latency of one input stream: for each message, how long after its FIRST sample
+ * was due at the server it arrived here. That is the message's own audio time (the server sends
+ * it once its last sample is due) plus transit and scheduling delay.
+ *
+ * The server's stream clock is not visible here, so it is anchored at Start(Ok)'s arrival (sample
+ * at byte k due `k / byteRate` after it), and moved earlier when a message proves the server
+ * started earlier: no message can arrive before its last sample was due, so when one does on this
+ * anchor (a lost Start(Ok) was retransmitted, and audio flowed before its copy arrived), the
+ * anchor moves back by that much and every figure grows by it. Either way the figures are low by
+ * about one one-way transit (on 127.0.0.1, a few hundredths of a millisecond).
+ *
+ * Percentiles from a fixed histogram (0.1 ms bins, -2 s to 5 s): bounded memory for any session.
+ */
+export class LatencyTracker {
+  count = 0;
+  private rawMax = Number.NaN;
+  /** Least (arrival - last sample due) on the Start(Ok) anchor; negative: the anchor is late. */
+  private minSlack = Number.POSITIVE_INFINITY;
+  private readonly bins = new Uint32Array(Math.ceil((LATENCY_HIGH_MS - LATENCY_LOW_MS) / LATENCY_BIN_MS) + 1);
+  private readonly msPerByte: number;
+  private payloadBytes = 0;
+
+  constructor(format: Pick<Format, "sampleRate" | "channelCount" | "sampleType">) {
+    this.msPerByte = 1000 / (format.sampleRate * frameSize({ ...format, bufferSize: 0 }));
+  }
+
+  /** One message of `nBytes` starting at stream byte `byteIdx`, arrived `sinceStartMs` after Start(Ok). */
+  add(byteIdx: number, nBytes: number, sinceStartMs: number): void {
+    const ms = sinceStartMs - byteIdx * this.msPerByte;
+    if (!Number.isFinite(ms)) return;
+    this.count++;
+    if (nBytes > this.payloadBytes) this.payloadBytes = nBytes;
+    if (this.count === 1 || ms > this.rawMax) this.rawMax = ms;
+    const slack = ms - nBytes * this.msPerByte;
+    if (slack < this.minSlack) this.minSlack = slack;
+    const bin = Math.min(
+      this.bins.length - 1,
+      Math.max(0, Math.floor((ms - LATENCY_LOW_MS) / LATENCY_BIN_MS)),
+    );
+    this.bins[bin] = (this.bins[bin] as number) + 1;
+  }
+
+  /** How far (ms) the anchor moved back: 0 unless a message arrived before it could have been sent. */
+  get anchorShiftMs(): number {
+    return this.minSlack < 0 ? -this.minSlack : 0;
+  }
+
+  /** Largest latency (ms), NaN without messages. */
+  get maxMs(): number {
+    return this.rawMax + this.anchorShiftMs;
+  }
+
+  /** The latency (ms) below which a fraction `p` of the messages arrived (upper edge of its bin). */
+  percentile(p: number): number {
+    if (this.count === 0) return Number.NaN;
+    const rank = Math.max(1, Math.ceil(p * this.count));
+    let seen = 0;
+    let raw = this.rawMax;
+    for (let i = 0; i < this.bins.length; i++) {
+      seen += this.bins[i] as number;
+      if (seen < rank) continue;
+      // The last bin holds everything beyond the range: only the maximum is known there.
+      if (i < this.bins.length - 1) raw = Math.min(LATENCY_LOW_MS + (i + 1) * LATENCY_BIN_MS, this.rawMax);
+      break;
+    }
+    return raw + this.anchorShiftMs;
+  }
+
+  snapshot(): LatencySnapshot {
+    return {
+      count: this.count,
+      packetMs: this.payloadBytes * this.msPerByte,
+      p50Ms: this.percentile(0.5),
+      p99Ms: this.percentile(0.99),
+      maxMs: this.maxMs,
+      anchorShiftMs: this.anchorShiftMs,
+    };
+  }
+}

@@ -6,7 +6,8 @@
  *   silence) and to a jitter buffer (the live playout model: late data and underruns counted);
  *   the wire statistics (packets, loss, order, RFC 3550 jitter) are fed from the audio events;
  *   when the stream pairs with an output stream of the same signal, the loopback check and the
- *   loopback round-trip times.
+ *   loopback round-trip times; when the stream's content is known in advance (the server's test
+ *   pattern), a content check on the receiver's output; and the achieved latency per message.
  * - {@link OutputStream} (client to server): a pacer anchored at IO start, byte index
  *   bookkeeping and a source; it sends whole messages as they fall due.
  */
@@ -18,10 +19,11 @@ import type { ClientEngine } from "../../shared/endpoint/client.js";
 import { type Format, frameSize } from "../../shared/format.js";
 import { type U64, u64ToNumber } from "../../shared/u64.js";
 import { WavWriter } from "../media/wav.js";
+import { ContentCheck } from "./content.js";
 import { JitterBuffer } from "./jitter.js";
 import { LoopbackCheck } from "./loopback.js";
 import type { AudioSource } from "./sources.js";
-import { LoopbackRtt, StreamStats, type StreamStatsSnapshot } from "./stats.js";
+import { LatencyTracker, LoopbackRtt, StreamStats, type StreamStatsSnapshot } from "./stats.js";
 
 /**
  * How far (ms of audio) an output stream may fall behind its clock before the late part is
@@ -40,6 +42,10 @@ export class InputStream {
   readonly check: LoopbackCheck | undefined;
   /** Loopback round trips (only messages the check found to be echoes). */
   readonly loopRtt: LoopbackRtt | undefined;
+  /** The content check, when the stream's bytes are known in advance. */
+  readonly content: ContentCheck | undefined;
+  /** Achieved latency of each message (from its first sample's due time to its arrival). */
+  readonly latency: LatencyTracker;
   /** The tee the stream's receiver writes to. */
   readonly sink: StreamSink;
   /** Audio messages with a wrong stream index never get here; these are the ones that did. */
@@ -52,34 +58,45 @@ export class InputStream {
       readonly latencyMs: number;
       readonly recordPath: string | undefined;
       readonly pair: OutputStream | undefined;
+      /** What the stream carries, when known (each received byte is checked at its index). */
+      readonly expect: AudioSource | undefined;
     },
   ) {
     this.stats = new StreamStats(format);
+    this.latency = new LatencyTracker(format);
     this.jitter = new JitterBuffer(format, { targetLatencyMs: options.latencyMs });
     this.writer = options.recordPath === undefined ? undefined : WavWriter.open(options.recordPath, format);
     const pair = options.pair;
     this.check = pair === undefined ? undefined : new LoopbackCheck(index, pair.index, pair.source);
     this.loopRtt = pair === undefined ? undefined : new LoopbackRtt(4096);
     if (pair !== undefined) pair.loopRtt = this.loopRtt;
+    const content = options.expect === undefined ? undefined : new ContentCheck(index, options.expect);
+    this.content = content;
     const writer = this.writer;
     const jitter = this.jitter;
     this.sink = {
       data(outByte: number, buf: Uint8Array, start: number, length: number): void {
         if (writer !== undefined && !writer.closed) writer.write(outByte, buf, start, length);
         jitter.data(outByte, buf, start, length);
+        content?.data(outByte, buf, start, length);
       },
       silence(outByte: number, length: number): void {
         if (writer !== undefined && !writer.closed) writer.writeSilence(outByte, length);
         jitter.silence(outByte, length);
+        content?.silence(outByte, length);
       },
     };
   }
 
-  /** Counts one audio message of this stream (after the receiver took it); `sentEnd`: bytes sent on the paired output. */
-  onAudio(byteIdx: U64, payload: Uint8Array, nowMs: number, sentEnd: number): void {
+  /**
+   * Counts one audio message of this stream (after the receiver took it); `sentEnd`: bytes sent on
+   * the paired output; `ioStartedMs`: when Start(Ok) arrived, on the clock of `nowMs`.
+   */
+  onAudio(byteIdx: U64, payload: Uint8Array, nowMs: number, sentEnd: number, ioStartedMs: number): void {
     this.messages++;
     const k = u64ToNumber(byteIdx);
     this.stats.packet(k, payload.length, nowMs);
+    this.latency.add(k, payload.length, nowMs - ioStartedMs);
     if (this.check?.check(k, payload, sentEnd)) {
       this.loopRtt?.received(k, payload.length, nowMs);
     }
