@@ -308,6 +308,31 @@ describe("impair: delay", () => {
     expect(l.tx.stats.send.reordered).toBe(0);
   });
 
+  it("keepOrder: jitter without reordering, each datagram leaving at max(its own delay, the previous one's)", () => {
+    // Datagram i is sent at i ms; 8 ms of jitter reorders them when delays are independent.
+    const spaced = (keepOrder: boolean) => {
+      const n = 2000;
+      const l = link({ maxHeld: n, seed: 9, jitterMs: 8, keepOrder });
+      for (let i = 0; i < n; i++) l.net.schedule(() => l.tx.send(seqBytes(i), RECEIVER, PORT), i);
+      l.net.runUntilIdle();
+      return l.arrivals;
+    };
+    const free = spaced(false);
+    const fifo = spaced(true);
+    expect(free.length).toBe(2000);
+    expect(fifo.length).toBe(2000);
+    // The same draws: datagram i's own arrival time is what it gets with independent delays.
+    const own = new Map(free.map((a) => [a.seq, a.atMs]));
+    expect(free.some((a, k) => k > 0 && a.seq < free[k - 1]!.seq)).toBe(true);
+    let previous = 0;
+    fifo.forEach((a, k) => {
+      expect(a.seq).toBe(k);
+      const expected = Math.max(own.get(k)!, previous);
+      expect(a.atMs).toBeCloseTo(expected, 9);
+      previous = expected;
+    });
+  });
+
   it("heavy tail: Pareto(x_m, alpha) quantiles, capped, on the virtual clock", () => {
     const n = 20_000;
     const xm = 5;

@@ -11,7 +11,7 @@ import { durationOption } from "./session.js";
 import { EXIT, type Io, UsageError } from "./usage.js";
 
 const HELP = `usage: syfala netem --listen HOST:PORT --target HOST:PORT [--loss P] [--burst p,r,lossInBad]
-                   [--duplicate P] [--reorder P] [--delay MS] [--jitter MS] [--wifi-tail]
+                   [--duplicate P] [--reorder P] [--delay MS] [--jitter MS] [--keep-order] [--wifi-tail]
                    [--rate PKT/S] [--seed N] [--duration 10s] [--json]
 
 A UDP impairment proxy: clients send to --listen, datagrams go on to --target and the answers
@@ -23,6 +23,8 @@ clients that sent to it.
   --duplicate P      duplication probability
   --reorder P        probability that a datagram is held back behind the next one
   --delay MS         fixed delay; --jitter MS: uniform extra delay in [0, MS)
+  --keep-order       delays keep the datagrams' order (one FIFO link); without it, jitter larger
+                     than the spacing of datagrams reorders them, as Linux netem's does
   --wifi-tail        a Wi-Fi-like profile (jitter, rare heavy-tailed stalls up to 250 ms, 0.2 % loss);
                      the other options override its fields
   --rate PKT/S       token-bucket limit per direction (packets per second, 100 ms burst)
@@ -86,6 +88,7 @@ export async function netemCommand(args: string[], io: Io): Promise<number> {
     reorder: { type: "string" },
     delay: { type: "string" },
     jitter: { type: "string" },
+    "keep-order": { type: "boolean" },
     "wifi-tail": { type: "boolean" },
     rate: { type: "string" },
     seed: { type: "string" },
@@ -113,6 +116,7 @@ export async function netemCommand(args: string[], io: Io): Promise<number> {
   if (values.reorder !== undefined) profile.reorder = probability("reorder", values.reorder);
   if (values.delay !== undefined) profile.delayMs = nonNegative("delay", values.delay, 60000);
   if (values.jitter !== undefined) profile.jitterMs = nonNegative("jitter", values.jitter, 60000);
+  if (values["keep-order"] === true) profile.keepOrder = true;
   const rate = values.rate === undefined ? 0 : nonNegative("rate", values.rate, 1e7);
   let seed = 1;
   if (values.seed !== undefined) {

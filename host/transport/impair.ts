@@ -58,6 +58,13 @@ export interface ImpairmentProfile {
   delayMs: number;
   /** Uniform extra delay (ms) in [0, jitterMs). Defaults to 0. */
   jitterMs: number;
+  /**
+   * Whether delayed datagrams keep their order, as on one FIFO link (a datagram whose delay ends
+   * first waits for the one before it): jitter then varies delay without reordering, leaving
+   * reordering to `reorder`. False by default: each delay is independent, so jitter larger than
+   * the spacing of datagrams reorders them, as Linux netem's does.
+   */
+  keepOrder: boolean;
   /** Probability that a datagram gets a Pareto-distributed extra delay. Defaults to 0. */
   tailProbability: number;
   /** Pareto scale x_m (ms): the smallest tail delay; P(extra > x) = (x_m / x)^shape. Defaults to 5. */
@@ -117,6 +124,7 @@ const PROFILE_DEFAULTS: ImpairmentProfile = {
   reorderDelayMs: 50,
   delayMs: 0,
   jitterMs: 0,
+  keepOrder: false,
   tailProbability: 0,
   tailScaleMs: 5,
   tailShape: 1.5,
@@ -160,6 +168,9 @@ function checkProfile(p: ImpairmentProfile): void {
       throw new RangeError(`"${key}" must be a finite number of ms >= 0, got ${String(v)}`);
     }
   }
+  if (typeof p.keepOrder !== "boolean") {
+    throw new RangeError(`"keepOrder" must be true or false, got ${String(p.keepOrder)}`);
+  }
   if (!(p.tailShape > 0 && p.tailShape < Number.POSITIVE_INFINITY)) {
     throw new RangeError(`"tailShape" must be a finite number > 0, got ${String(p.tailShape)}`);
   }
@@ -191,9 +202,11 @@ function mergeProfile(
 ): ImpairmentProfile {
   const merged: ImpairmentProfile = { ...base };
   if (changes === undefined) return merged;
+  // Only the profile's own keys are taken (options objects carry seed, direction... too).
+  const into = merged as unknown as Record<string, unknown>;
   for (const key of Object.keys(PROFILE_DEFAULTS) as Array<keyof ImpairmentProfile>) {
     const v = changes[key];
-    if (v !== undefined) merged[key] = v;
+    if (v !== undefined) into[key] = v;
   }
   return merged;
 }
@@ -214,6 +227,15 @@ interface Held {
   remaining: number;
   /** Already released (by count or by time). */
   done: boolean;
+}
+
+/** A datagram in the delay stage's FIFO (`keepOrder`): it goes once it is ready and first. */
+interface Queued {
+  readonly data: Uint8Array;
+  readonly address: string;
+  readonly port: number;
+  /** Its own delay has passed. */
+  ready: boolean;
 }
 
 function emptyStats(): ImpairmentStats {
@@ -250,6 +272,8 @@ class ImpairedPath {
   private readonly delayRng: Xoshiro128;
   private bad = false;
   private heldBack: Held[] = [];
+  /** Datagrams of the delay stage in arrival order, while `keepOrder` (or draining after it). */
+  private fifo: Queued[] = [];
   private closed = false;
 
   constructor(
@@ -275,6 +299,7 @@ class ImpairedPath {
   close(): void {
     this.closed = true;
     this.heldBack = [];
+    this.fifo = [];
     this.holding = 0;
   }
 
@@ -366,6 +391,10 @@ class ImpairedPath {
     if (tailCoin < p.tailProbability) {
       delay += Math.min(p.tailCapMs, p.tailScaleMs * tailDraw ** (-1 / p.tailShape));
     }
+    if (p.keepOrder || this.fifo.length > 0) {
+      this.enqueue(data, owned, address, port, delay);
+      return;
+    }
     if (!(delay > 0)) {
       this.deliver(data, address, port);
       return;
@@ -378,6 +407,33 @@ class ImpairedPath {
       this.holding--;
       this.deliver(bytes, address, port);
     }, delay);
+  }
+
+  /** The order-keeping delay: the copy joins the FIFO and goes when ready and at its head. */
+  private enqueue(data: Uint8Array, owned: boolean, address: string, port: number, delay: number): void {
+    if (!(delay > 0) && this.fifo.length === 0) {
+      this.deliver(data, address, port);
+      return;
+    }
+    if (!this.reserve()) return;
+    if (delay > 0) this.stats.delayed++;
+    const q: Queued = { data: owned ? data : data.slice(), address, port, ready: !(delay > 0) };
+    this.fifo.push(q);
+    if (q.ready) return;
+    this.schedule(() => {
+      if (this.closed) return;
+      q.ready = true;
+      this.drain();
+    }, delay);
+  }
+
+  /** Delivers the FIFO's ready head, and every ready one after it. */
+  private drain(): void {
+    while (this.fifo.length > 0 && (this.fifo[0] as Queued).ready) {
+      const q = this.fifo.shift() as Queued;
+      this.holding--;
+      this.deliver(q.data, q.address, q.port);
+    }
   }
 
   /** Takes one of the `maxHeld` places, or counts an overflow. */
