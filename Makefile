@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 NPX := npx --no-install
 
-.PHONY: setup build firmware typecheck lint test bench demo stress clean
+.PHONY: setup build firmware typecheck lint test bench demo stress soak clean
 
 ## setup: install the exact dependencies of package-lock.json (only when it changed), and socat
 ## (the pseudo-terminal pairs of test/cli-board.test.ts) when it is missing and apt-get can install it
@@ -42,10 +42,15 @@ demo: setup firmware
 bench: setup
 	$(NPX) tsx bench/run.ts
 
-## stress: bounded stress parts against emulated boards (fuzz, impairment matrix, churn, client limits),
-## not part of `make test`; STRESS_PARTS=fuzz,matrix,churn,clients selects parts (scripts/stress.ts)
+## stress: bounded stress parts against emulated boards (fuzz, impairment matrix, churn, client limits,
+## a 2-minute soak), not part of `make test`; STRESS_PARTS=fuzz,matrix,churn,clients,soak selects parts
 stress: setup firmware
 	node --expose-gc --import tsx scripts/stress.ts
+
+## soak: the soak part alone, SOAK_S seconds (default 1800) of streaming with loss: no drift, no growth
+SOAK_S ?= 1800
+soak: setup firmware
+	STRESS_PARTS=soak STRESS_SOAK_S=$(SOAK_S) node --expose-gc --import tsx scripts/stress.ts
 
 clean:
 	rm -rf build

@@ -2,20 +2,20 @@
  * `make stress`: bounded stress parts against emulated boards running the real firmware
  * (build/firmware/syfala.js), all traffic on 127.0.0.0/8. Each part prints the load it held, the
  * faults it injected and what was lost, and fails (exit code 1) when the protocol lost what it
- * must not. Select parts with STRESS_PARTS=fuzz,matrix,churn,clients (default: all).
+ * must not. Select parts with STRESS_PARTS=fuzz,matrix,churn,clients,soak (default: all).
  *
  * - fuzz: random and mutated datagrams at a board (STRESS_FUZZ_BOARD, default 20,000: the
  *   emulated ESP32 takes a few thousand a second through its 6-datagram queue) and at a streaming
  *   client (STRESS_FUZZ, default 1,000,000); the session must stay up, the board must still
  *   answer Discovery, and the counters must account for every datagram sent.
- * - matrix: 0/1/5/20 % loss x reorder x jitter, one short session each (STRESS_MATRIX_S, 3 s)
- *   through the seeded impairment layer around the client: connected throughout, lost bytes counted.
+ * - matrix: 0/1/5/20 % loss x reorder x jitter, one session each (STRESS_MATRIX_S, 4 s) through
+ *   the seeded impairment layer, every byte accounted for (scripts/stress-stream.ts).
  * - churn: STRESS_CHURN (1,000) connect/start/stop/disconnect cycles, plus clients vanishing
  *   without Disconnect; afterwards the board's client table is empty again and memory is bounded.
  * - clients: the configured limits hold: a client beyond maxClients gets no offer, one beyond
  *   maxStreamingClients gets Start(Err), and the streaming clients lose nothing meanwhile.
- *
- * Not done here (see issue 7): the 2-minute soak and `make soak`.
+ * - soak: STRESS_SOAK_S (120) seconds of streaming with loss: no drift in byte indices, no memory
+ *   growth (scripts/stress-stream.ts). `make soak` runs it alone for SOAK_S (1800) seconds.
  *
  * Run: node --expose-gc --import tsx scripts/stress.ts (the Makefile does).
  */
@@ -25,102 +25,25 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { discover } from "../host/client/discover.js";
 import { runSession, Session } from "../host/client/session.js";
-import { type Lan, type LogEntry, startBoards } from "../host/emulator/index.js";
 import { Xoshiro128 } from "../host/transport/prng.js";
 import { openUdpTransport } from "../host/transport/udp.js";
 import { hostCodec } from "../host/wire/codecs.js";
 import { detectCodec } from "../shared/wire/codec.js";
-
-const ROOT = new URL("..", import.meta.url).pathname;
-const FIRMWARE = join(ROOT, "build/firmware/syfala.js");
-const WIFI = { ssid: "lab", password: "secret" };
-
-const envInt = (name: string, fallback: number): number => {
-  const v = process.env[name];
-  if (v === undefined || v === "") return fallback;
-  const n = Number(v);
-  if (!(Number.isInteger(n) && n >= 0)) throw new Error(`${name} must be an integer >= 0, got '${v}'`);
-  return n;
-};
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-const yieldLoop = (): Promise<void> => new Promise((r) => setImmediate(r));
-
-/** One part's outcome. */
-interface PartResult {
-  readonly ok: boolean;
-  readonly problems: string[];
-}
-
-function say(part: string, line: string): void {
-  process.stdout.write(`[${part}] ${line}\n`);
-}
-
-/** The last status line of the firmware: clients, streaming, free/total JsVar blocks. */
-interface BoardStatus {
-  /** When the line was logged (Date.now(), ms). */
-  at: number;
-  clients: number;
-  streaming: number;
-  free: number;
-  total: number;
-}
-
-/** Boards with the real firmware and a status line every `statusEveryMs`, whose last status is kept. */
-async function boards(
-  port: number,
-  limits: { maxClients: number; maxStreamingClients: number },
-  statusEveryMs: number,
-): Promise<{ lan: Lan; status: () => BoardStatus | undefined }> {
-  let last: BoardStatus | undefined;
-  const lan = await startBoards({
-    count: 1,
-    firmwarePath: FIRMWARE,
-    port,
-    config: {
-      wifi: WIFI,
-      statusEveryMs,
-      maxClients: limits.maxClients,
-      maxStreamingClients: limits.maxStreamingClients,
-      inputs: [{ source: "pattern" }],
-      outputs: [{ sink: "discard" }],
-    },
-    wifiTiming: { connectDelayMs: 10, retryMs: 20 },
-    onLog: (e: LogEntry) => {
-      const m = /syfala: clients (\d+) streaming (\d+) .*free (\d+)\/(\d+)/.exec(e.text);
-      if (m !== null) {
-        last = {
-          at: Date.now(),
-          clients: Number(m[1]),
-          streaming: Number(m[2]),
-          free: Number(m[3]),
-          total: Number(m[4]),
-        };
-      }
-    },
-  });
-  const end = Date.now() + 10000;
-  while (!lan.boards.every((b) => b.online)) {
-    if (Date.now() > end) throw new Error("the board did not come online");
-    await sleep(5);
-  }
-  return { lan, status: () => last };
-}
-
-/** Waits (bounded) for a status line satisfying `cond`. */
-async function waitStatus(
-  status: () => BoardStatus | undefined,
-  cond: (s: BoardStatus) => boolean,
-  maxMs: number,
-): Promise<BoardStatus | undefined> {
-  const end = Date.now() + maxMs;
-  for (;;) {
-    const s = status();
-    if (s !== undefined && cond(s)) return s;
-    if (Date.now() > end) return s;
-    await sleep(50);
-  }
-}
+import { partMatrix, partSoak } from "./stress-stream.js";
+import {
+  type BoardStatus,
+  boards,
+  envInt,
+  FIRMWARE,
+  heapMb,
+  kernelDrops,
+  type PartResult,
+  ROOT,
+  say,
+  sleep,
+  waitStatus,
+  yieldLoop,
+} from "./stress-support.js";
 
 /** The golden vectors' datagrams (postcard) of one side: seeds of the mutations. */
 function corpus(side: "client" | "server"): Uint8Array[] {
@@ -164,20 +87,6 @@ function fuzzDatagram(rng: Xoshiro128, seeds: readonly Uint8Array[]): Uint8Array
     for (let j = 1; j < b.length; j++) if ((rng.nextUint32() & 3) === 0) b[j] = rng.nextUint32() & 0xff;
   }
   return b;
-}
-
-/**
- * Datagrams the kernel dropped at the UDP socket bound to 127.0.0.1:`port` (its receive buffer
- * was full), from /proc/net/udp; undefined where that file does not exist.
- */
-function kernelDrops(port: number): number | undefined {
-  if (!existsSync("/proc/net/udp")) return undefined;
-  const local = `0100007F:${port.toString(16).toUpperCase().padStart(4, "0")}`;
-  for (const line of readFileSync("/proc/net/udp", "utf8").split("\n")) {
-    const f = line.trim().split(/\s+/);
-    if (f[1] === local) return Number(f[f.length - 1]);
-  }
-  return undefined;
 }
 
 /** Sends `count` fuzz datagrams from one socket to `port` at `address`, `batch` per turn of the loop. */
@@ -338,70 +247,6 @@ async function partFuzz(): Promise<PartResult> {
   return { ok: problems.length === 0, problems };
 }
 
-async function partMatrix(): Promise<PartResult> {
-  const P = "matrix";
-  const problems: string[] = [];
-  const seconds = envInt("STRESS_MATRIX_S", 3);
-  const port = 53010;
-  const { lan } = await boards(port, { maxClients: 2, maxStreamingClients: 2 }, 0);
-  const board = lan.boards[0]!;
-  try {
-    say(P, "loss  reorder jitter | packets  lost%  layer-drop%  lostBytes  reordered dup  rtt-mean failure");
-    let seed = 100;
-    for (const loss of [0, 0.01, 0.05, 0.2]) {
-      for (const reorder of [0, 0.05]) {
-        for (const jitterMs of [0, 8]) {
-          seed++;
-          const r = await runSession(
-            {
-              address: board.address,
-              port,
-              source: { kind: "pattern" },
-              impairment: { loss, reorder, jitterMs, seed, direction: "both" },
-            },
-            { durationMs: seconds * 1000, connectTimeoutMs: 5000 },
-          );
-          const input = r.report.inputs[0];
-          const layer = r.report.impairment?.receive as { sent: number; dropped: number } | undefined;
-          const layerPct = layer === undefined || layer.sent === 0 ? 0 : (100 * layer.dropped) / layer.sent;
-          const rtt = r.report.rtt.control;
-          const p50 = rtt.count > 0 ? rtt.meanMs : undefined;
-          say(
-            P,
-            `${String(loss * 100).padStart(3)}%  ${reorder > 0 ? "on " : "off"}     ${jitterMs > 0 ? "on " : "off"}    | ` +
-              `${String(input?.packets ?? 0).padStart(7)}  ${(input?.lostPercent ?? 0).toFixed(2).padStart(5)}  ` +
-              `${layerPct.toFixed(2).padStart(10)}  ${String(input?.lostBytes ?? 0).padStart(9)}  ` +
-              `${String(input?.reordered ?? 0).padStart(9)} ${String(input?.duplicates ?? 0).padStart(3)}  ` +
-              `${p50 === undefined ? "  -" : p50.toFixed(1).padStart(6)} ${r.failure?.kind ?? "none"}`,
-          );
-          if (r.failure !== undefined)
-            problems.push(`loss ${loss} reorder ${reorder} jitter ${jitterMs}: ${r.failure.message}`);
-          if (input === undefined || input.packets === 0) problems.push(`loss ${loss}: no audio received`);
-          else if (
-            // The layer's share covers every datagram (control ones too), the client's only audio
-            // bytes: the two agree within the binomial noise of the audio packets seen (4 sigma).
-            Math.abs(input.lostPercent - layerPct) >
-            Math.max(2, 400 * Math.sqrt((loss * (1 - loss)) / Math.max(1, input.packets)))
-          ) {
-            problems.push(
-              `loss ${loss} reorder ${reorder} jitter ${jitterMs}: reported ${input.lostPercent.toFixed(2)} % lost, the layer dropped ${layerPct.toFixed(2)} %`,
-            );
-          }
-        }
-      }
-    }
-  } finally {
-    await lan.stop();
-  }
-  return { ok: problems.length === 0, problems };
-}
-
-function heapMb(): number {
-  const gc = (globalThis as { gc?: () => void }).gc;
-  if (gc !== undefined) gc();
-  return process.memoryUsage().heapUsed / 1048576;
-}
-
 async function partChurn(): Promise<PartResult> {
   const P = "churn";
   const problems: string[] = [];
@@ -553,6 +398,7 @@ const PARTS: Record<string, () => Promise<PartResult>> = {
   matrix: partMatrix,
   churn: partChurn,
   clients: partClients,
+  soak: partSoak,
 };
 
 async function main(): Promise<number> {
