@@ -253,7 +253,7 @@ async function partChurn(): Promise<PartResult> {
   const cycles = envInt("STRESS_CHURN", 1000);
   const vanishing = envInt("STRESS_VANISH", 20);
   const port = 53020;
-  // A status line every 2 s (each walks the board's heap: a stall, so not more often).
+  // A status line every 2 s (each walks the board's heap in the emulator: a 20-50 ms stall).
   const { lan, status } = await boards(port, { maxClients: 4, maxStreamingClients: 4 }, 2000);
   const board = lan.boards[0]!;
   try {

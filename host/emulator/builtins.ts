@@ -6,7 +6,7 @@
  * (getState, reboot, deepSleep, and BLE/Wi-Fi switches that do nothing).
  */
 
-import { binaryString, type Realm, stringBytes } from "./context.js";
+import { binaryString, type Realm } from "./context.js";
 import { modulesOf, type Profile } from "./profile.js";
 
 /** What the built-ins need from their interpreter and board. */
@@ -26,6 +26,27 @@ export interface BuiltinDeps {
   memory(): Record<string, unknown>;
 }
 
+/**
+ * The memory of a value whose bytes E.toString/E.toUint8Array take as they are (a DataView, a
+ * typed array of 1-byte elements, an ArrayBuffer), as a view without a copy; undefined for any
+ * other value (wider typed arrays give each element's low 8 bits instead).
+ */
+function rawBytes(v: unknown): Uint8Array | undefined {
+  if (typeof v !== "object" || v === null) return undefined;
+  if (ArrayBuffer.isView(v)) {
+    const u = new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
+    if (
+      Object.prototype.toString.call(v) === "[object DataView]" ||
+      u.length === (v as { length?: number }).length
+    ) {
+      return u;
+    }
+    return undefined;
+  }
+  if (Object.prototype.toString.call(v) === "[object ArrayBuffer]") return new Uint8Array(v as ArrayBuffer);
+  return undefined;
+}
+
 /** A JavaScript value's bytes as E.toString/E.toUint8Array read them; false when not convertible. */
 export function collectBytes(v: unknown, out: number[]): boolean {
   if (typeof v === "string") {
@@ -37,21 +58,14 @@ export function collectBytes(v: unknown, out: number[]): boolean {
     return true;
   }
   if (typeof v !== "object" || v === null) return false;
-  if (ArrayBuffer.isView(v)) {
-    const u = new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
-    if (
-      Object.prototype.toString.call(v) === "[object DataView]" ||
-      u.length === (v as { length?: number }).length
-    ) {
-      for (const b of u) out.push(b);
-      return true;
-    }
-    const items = v as unknown as ArrayLike<number>;
-    for (let i = 0; i < items.length; i++) out.push(Number(items[i]) & 255);
+  const raw = rawBytes(v);
+  if (raw !== undefined) {
+    for (const b of raw) out.push(b);
     return true;
   }
-  if (Object.prototype.toString.call(v) === "[object ArrayBuffer]") {
-    for (const b of new Uint8Array(v as ArrayBuffer)) out.push(b);
+  if (ArrayBuffer.isView(v)) {
+    const items = v as unknown as ArrayLike<number>;
+    for (let i = 0; i < items.length; i++) out.push(Number(items[i]) & 255);
     return true;
   }
   if (Array.isArray(v)) {
@@ -90,7 +104,10 @@ export function makeE(d: BuiltinDeps): Record<string, unknown> {
     return out;
   };
   const e = r.methods({
-    toString: (...args) => {
+    toString: (...args: unknown[]) => {
+      // One typed array or ArrayBuffer (the firmware's send path): its bytes in one native copy.
+      const raw = args.length === 1 ? rawBytes(args[0]) : undefined;
+      if (raw !== undefined) return binaryString(raw);
       const b = toBytes(args);
       return b === undefined ? undefined : binaryString(b);
     },
@@ -98,7 +115,7 @@ export function makeE(d: BuiltinDeps): Record<string, unknown> {
       const b = toBytes(args);
       return b === undefined ? undefined : r.bytes(b);
     },
-    toArrayBuffer: (s) => r.arrayBuffer(stringBytes(String(s))),
+    toArrayBuffer: (s) => r.stringBytes(String(s)).buffer,
     toJS: (v) => toJs(v),
     getErrorFlags: () => r.array(d.takeErrorFlags()),
     getSizeOf: (v) => d.sizeOf(v),

@@ -7,6 +7,7 @@
  * sandbox: the program is trusted.
  */
 
+import { types } from "node:util";
 import vm from "node:vm";
 import {
   preludeSource,
@@ -116,10 +117,18 @@ export class Realm {
     return new this.kit.InternalError(message);
   }
 
-  /** A Uint8Array of the realm holding `bytes` (copied). */
+  /** A Uint8Array of the realm holding `bytes` (copied; a missing element is 0). */
   bytes(bytes: ArrayLike<number>): Uint8Array {
     const u = new this.kit.Uint8Array(bytes.length);
-    for (let i = 0; i < bytes.length; i++) u[i] = bytes[i] ?? 0;
+    // The host's `set` (one native copy; the program cannot replace it), not the realm's.
+    Uint8Array.prototype.set.call(u, bytes);
+    return u;
+  }
+
+  /** A Uint8Array of the realm holding the bytes of binary string `s` (each char's low 8 bits). */
+  stringBytes(s: string): Uint8Array {
+    const u = new this.kit.Uint8Array(s.length);
+    writeBinaryString(s, u);
     return u;
   }
 
@@ -146,7 +155,7 @@ export class Realm {
     const o = this.object();
     for (const [k, f] of Object.entries(table)) {
       Object.defineProperty(o, k, {
-        value: this.fn((_self, args) => f(...Array.from(args))),
+        value: this.fn((_self, args) => Reflect.apply(f, undefined, args)),
         writable: true,
         configurable: true,
         enumerable: false,
@@ -174,22 +183,32 @@ export class Realm {
   }
 }
 
-/** A binary string (one char per byte, 0-255) from bytes. */
+/**
+ * A binary string (one char per byte, 0-255) from bytes. Typed arrays of 1-byte elements (of any
+ * realm) are decoded as Latin-1 by Node (each byte its char: one native copy); other array-likes
+ * take each element's low 8 bits (a missing one is 0).
+ */
 export function binaryString(bytes: ArrayLike<number>): string {
-  let s = "";
-  const CHUNK = 8192;
-  for (let i = 0; i < bytes.length; i += CHUNK) {
-    const part: number[] = [];
-    const end = Math.min(bytes.length, i + CHUNK);
-    for (let j = i; j < end; j++) part.push((bytes[j] ?? 0) & 255);
-    s += String.fromCharCode(...part);
+  if (types.isUint8Array(bytes) || types.isInt8Array(bytes) || types.isUint8ClampedArray(bytes)) {
+    const v = bytes as Uint8Array;
+    return Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString("latin1");
   }
-  return s;
+  const u = new Uint8Array(bytes.length);
+  for (let i = 0; i < u.length; i++) u[i] = (bytes[i] ?? 0) & 255;
+  return Buffer.from(u.buffer, 0, u.length).toString("latin1");
+}
+
+/**
+ * Writes the bytes of binary string `s` (each UTF-16 unit's low 8 bits: Node's Latin-1 encoder
+ * truncates the same way) into `target` (of any realm), which must hold `s.length` bytes.
+ */
+export function writeBinaryString(s: string, target: Uint8Array): void {
+  Buffer.from(target.buffer, target.byteOffset, target.byteLength).write(s, 0, "latin1");
 }
 
 /** The bytes of a binary string (each char's low 8 bits). */
 export function stringBytes(s: string): Uint8Array {
   const u = new Uint8Array(s.length);
-  for (let i = 0; i < s.length; i++) u[i] = s.charCodeAt(i) & 255;
+  writeBinaryString(s, u);
   return u;
 }

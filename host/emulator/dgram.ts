@@ -22,6 +22,8 @@
  */
 
 import nodeDgram from "node:dgram";
+import dns from "node:dns";
+import { isIPv4 } from "node:net";
 import { binaryString, type Realm, stringBytes } from "./context.js";
 import { BROADCAST, claimPort, releasePort, routeDestination } from "./lan.js";
 import type { EventLoop } from "./loop.js";
@@ -56,6 +58,20 @@ export interface DgramHost {
   /** True while the board can send and receive. */
   online(): boolean;
   note(text: string): void;
+}
+
+/**
+ * The Node sockets' address lookup: every destination is an IPv4 literal (routeDestination), so
+ * it answers at once and Node sends during the program's send() call, as Espruino does, instead
+ * of after a dns.lookup turn (the bytes are already a copy, see send()).
+ */
+function literalLookup(
+  hostname: string,
+  _options: unknown,
+  callback: (err: NodeJS.ErrnoException | null, address: string, family: number) => void,
+): void {
+  if (isIPv4(hostname)) callback(null, hostname, 4);
+  else dns.lookup(hostname, 4, callback);
 }
 
 /** Receive limit without recvBufferSize, in bytes. */
@@ -189,7 +205,7 @@ class EmulatedSocket {
   }
 
   private open(address: string, port: number, reuse: boolean, isBroadcast: boolean): nodeDgram.Socket {
-    const s = nodeDgram.createSocket({ type: "udp4", reuseAddr: reuse });
+    const s = nodeDgram.createSocket({ type: "udp4", reuseAddr: reuse, lookup: literalLookup });
     s.on("error", (e) => {
       this.host.note(`dgram: socket ${address}:${port}: ${e.message}`);
     });
