@@ -6,11 +6,17 @@ import { cpus } from "node:os";
 import { benchCodec } from "./codec.js";
 import { benchEmulator } from "./emulator.js";
 import { benchEngine } from "./engine.js";
+import { printSummary } from "./summary.js";
 
 const only = process.env.BENCH;
 const cpu = cpus()[0]?.model ?? "unknown CPU";
 console.log(`syfala benchmarks — node ${process.version}, ${cpus().length} x ${cpu}`);
 
-if (!only || only === "codec") benchCodec();
-if (!only || only === "engine") benchEngine();
-if (!only || only === "emulator") await benchEmulator();
+const codec = !only || only === "codec" ? benchCodec() : undefined;
+const engine = !only || only === "engine" ? benchEngine() : undefined;
+const emulator = !only || only === "emulator" ? await benchEmulator() : undefined;
+printSummary({
+  ...(codec ? { codec } : {}),
+  ...(engine ? { engine } : {}),
+  ...(emulator ? { emulator } : {}),
+});
