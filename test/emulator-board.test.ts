@@ -278,4 +278,39 @@ describe("syfala emulate", () => {
     await until(() => c.got.filter((g) => g.text === "bye").length === 2);
     expect(lines.at(-1)).toEqual({ event: "stopped" });
   }, 30000);
+
+  it("without --config, the boards join the emulated access point and can be reached", async () => {
+    const dir = tmp();
+    const child: ChildProcess = spawn(
+      process.execPath,
+      [
+        "bin/syfala.mjs",
+        "emulate",
+        "--firmware",
+        ECHO,
+        "--port",
+        "47122",
+        "--console-port",
+        "47132",
+        "--storage-dir",
+        dir,
+        "--json-log",
+      ],
+      { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] },
+    );
+    cleanup.push(() => child.kill("SIGKILL"));
+    let out = "";
+    child.stdout!.on("data", (d: Buffer) => {
+      out += d.toString();
+    });
+    await until(() => out.includes('"text":"wifi: connected 127.0.0.2"'), 20000);
+    const stored = JSON.parse(readFileSync(join(dir, "board-1.json"), "utf8")) as Record<string, string>;
+    expect(JSON.parse(stored["syfala.json"]!)).toEqual({
+      wifi: { ssid: "syfala-emulator", password: "" },
+      port: 47122,
+    });
+    const c = await client();
+    expect(await c.ask("ping", "127.0.0.2", 47122)).toBe("ping");
+    child.kill("SIGINT");
+  }, 30000);
 });

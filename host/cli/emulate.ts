@@ -21,7 +21,8 @@ Board i answers at 127.0.0.(i+1) on UDP --port (default 6910; written into the c
 and has its console on 127.0.0.1:(console-port + i - 1) (default 2323), for
   espruino -p tcp://127.0.0.1:2323 --no-ble --board host/emulator/EMULATOR.json file.js
 --config FILE is a syfala.json written into every board's Storage before boot; its wifi
-ssid/password also name the emulated access point. Storage files are kept in --storage-dir
+ssid/password also name the emulated access point (without them, the boards are given the
+emulated access point "syfala-emulator", no password, so that they join it). Storage files are kept in --storage-dir
 (default build/emulator, one board-N.json per board). --profile linux has no Wi-Fi and no
 6-datagram receive queue. Console output is printed as "[address] line"; --json-log prints one
 JSON object per line instead: {"time":ms,"board":i,"address":"...","kind":"console"|"emulator","text":"..."}.
@@ -58,6 +59,19 @@ function readConfig(path: string): Record<string, unknown> {
   return data as Record<string, unknown>;
 }
 
+/** The emulated access point the boards join when the configuration names none. */
+const EMULATED_WIFI = { ssid: "syfala-emulator", password: "" };
+
+/** Whether `config` has Wi-Fi credentials (a non-empty ssid). */
+function hasSsid(config: Record<string, unknown>): boolean {
+  const w = config["wifi"];
+  return (
+    typeof w === "object" &&
+    w !== null &&
+    typeof (w as { ssid?: unknown }).ssid === "string" &&
+    (w as { ssid: string }).ssid !== ""
+  );
+}
 /** `syfala emulate`. */
 export async function emulateCommand(args: string[], io: Io): Promise<number> {
   const { values, positionals } = parse(
@@ -87,7 +101,10 @@ export async function emulateCommand(args: string[], io: Io): Promise<number> {
   if (!existsSync(firmwarePath)) {
     throw new UsageError(`firmware file not found: ${firmwarePath} (build it with 'make firmware')`);
   }
-  const config = values.config === undefined ? {} : readConfig(values.config);
+  const given = values.config === undefined ? {} : readConfig(values.config);
+  // A board without Wi-Fi credentials never joins a network (as on an ESP32): without them in
+  // the configuration, the boards join the emulated access point, so that they can be reached.
+  const config = hasSsid(given) ? given : { ...given, wifi: EMULATED_WIFI };
   const configPort = typeof config.port === "number" ? config.port : 6910;
   const port = integer("port", values.port, configPort, 1, 65535);
   const json = values["json-log"] === true;

@@ -27,8 +27,9 @@ export function reportLines(r: SessionReport, checkLoopback: boolean): string[] 
       lines.push(
         `       latency (first sample due -> arrival): p50 ${ms(i.latency.p50Ms)} ms, p99 ${ms(i.latency.p99Ms)} ms, ` +
           `max ${ms(i.latency.maxMs)} ms (a packet holds ${ms(i.latency.packetMs)} ms` +
-          (i.latency.anchorShiftMs > 0
-            ? `; audio came ${ms(i.latency.anchorShiftMs)} ms before Start(Ok) allowed: clock anchored earlier)`
+          // Under a millisecond is the Start(Ok)'s own transit; more means its first copy was lost.
+          (i.latency.anchorShiftMs >= 1
+            ? `; stream clock anchored ${ms(i.latency.anchorShiftMs)} ms before Start(Ok) arrived: audio came earlier)`
             : ")"),
       );
     }
