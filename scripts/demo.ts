@@ -105,7 +105,7 @@ async function main(): Promise<number> {
     say(`== board ${board.address}:${PORT}`);
     say(
       `   memory after the session (the emulator's process.memory() estimate, +-30 %): ${mem.usage} of ` +
-        `${mem.total} JsVar blocks used, ${mem.free} free (${((100 * mem.usage) / mem.total).toFixed(0)} %)`,
+        `${mem.total} JsVar blocks used (${((100 * mem.usage) / mem.total).toFixed(0)} %), ${mem.free} free`,
     );
     say(
       `   datagrams: ${st.datagrams.received} received, ${st.datagrams.sent} sent, ` +
