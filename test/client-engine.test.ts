@@ -155,6 +155,26 @@ describe("ClientEngine: discovery", () => {
     expect(c.nextDeadline()).toBe(Infinity);
   });
 
+  it("reaches every one of 200 targets in one beacon round (the queue makes room for them)", () => {
+    const targets = Array.from({ length: 200 }, (_, i) => ({
+      address: `127.0.${1 + (i >> 8)}.${i & 255}`,
+      port: 6910,
+    }));
+    const c = client({ targets });
+    c.startDiscovery(0);
+    const out = sent(c);
+    expect(out).toHaveLength(200);
+    expect(new Set(out.map((o) => o.to)).size).toBe(200);
+    expect(out.every((o) => o.name === "discovery")).toBe(true);
+    expect(c.stats.transmitsDropped).toBe(0);
+    // With the queue pinned at 64, the first 136 of the round are pushed out, and counted.
+    const pinned = client({ targets, queueCapacity: 64 });
+    pinned.startDiscovery(0);
+    expect(sent(pinned).map((o) => o.to)).toEqual(targets.slice(136).map((t) => `${t.address}:${t.port}`));
+    expect(pinned.stats.transmitsDropped).toBe(136);
+    expect(() => client({ queueCapacity: 0 })).toThrow('"queueCapacity" must be a positive integer, got 0');
+  });
+
   it("uses its codec for Discovery and answers a server in the codec it used", () => {
     const c = client({ codec: "msgpack", targets: [S1] });
     c.startDiscovery(0);

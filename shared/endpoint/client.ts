@@ -39,6 +39,7 @@ import type { Format, StreamFormats } from "../format.js";
 import { Client, type ClientMessage, type IOState, type Outcome, type ServerMessage } from "../message.js";
 import type { Codec, CodecName, MessageCodec } from "../wire/codec.js";
 import { acceptSupported, sameFormats, supportAnything } from "./accept-policy.js";
+import { QUEUE_CAPACITY } from "./constants.js";
 import { DiscoverySchedule, type DiscoveryTarget } from "./discovery.js";
 import { type CommonMessage, Endpoint, type EndpointOptions } from "./endpoint.js";
 import type { ClientEvent, DisconnectedBy, IoFailureReason } from "./events.js";
@@ -116,8 +117,11 @@ export class ClientEngine extends Endpoint<ServerMessage, ClientMessage, ClientE
       options.accept !== undefined
         ? options.accept
         : acceptSupported(options.supports === undefined ? supportAnything : options.supports);
+    const targets = options.targets === undefined ? [] : options.targets;
+    // One beacon round queues one Discovery per target at once: room for all of them on top.
+    if (options.queueCapacity === undefined) this.queueCapacity = QUEUE_CAPACITY + targets.length;
     this.discovery = new DiscoverySchedule(
-      options.targets === undefined ? [] : options.targets,
+      targets,
       maxServers,
       this.timing,
       (address: string, port: number) => this.transmit(this.discoveryCodec, Client.DISCOVERY, address, port),

@@ -5,7 +5,7 @@
  * path in both directions and the application's read-only accessors. Each engine adds its half
  * of the protocol through `fromStranger`, `onMessage` and `drop`.
  *
- * Queues are bounded ({@link QUEUE_CAPACITY}): when the application does not poll, the oldest
+ * Queues are bounded ({@link QUEUE_CAPACITY} by default): when the application does not poll, the oldest
  * entry is dropped and counted, so memory cannot grow. The audio event is ONE preallocated object
  * that takes its place in the order of events; a new audio message arriving before the previous
  * audio event was polled moves it to the end (counted as dropped): its payload is a view into a
@@ -38,6 +38,13 @@ export interface EndpointOptions {
   readonly receivers?: ReceiverFactory;
   /** Timing overrides (tests). Defaults to DEFAULT_TIMING; a bad value throws. */
   readonly timing?: Partial<Timing>;
+  /**
+   * Entries the outgoing control queue and the event queue each hold before the oldest is
+   * dropped (a positive integer). Defaults to QUEUE_CAPACITY (64); a client adds one per
+   * Discovery target, so that one beacon round to many targets never pushes its own first
+   * datagrams out (they would be dropped in every round, and those servers never found).
+   */
+  readonly queueCapacity?: number;
 }
 
 /** The messages both directions have with the same shape, which this module sends. */
@@ -50,10 +57,10 @@ const HEARTBEAT: CommonMessage = { type: "heartbeat" };
 /** Disconnect, in either direction. */
 export const DISCONNECT: CommonMessage = { type: "disconnect" };
 
-/** Appends `item` to `queue`, dropping the oldest entry beyond QUEUE_CAPACITY; returns the entries dropped (0 or 1). */
-function pushBounded<T>(queue: T[], item: T): number {
+/** Appends `item` to `queue`, dropping the oldest entry beyond `capacity`; returns the entries dropped (0 or 1). */
+function pushBounded<T>(queue: T[], item: T, capacity: number): number {
   queue.push(item);
-  if (queue.length <= QUEUE_CAPACITY) return 0;
+  if (queue.length <= capacity) return 0;
   queue.shift();
   return 1;
 }
@@ -71,6 +78,8 @@ export abstract class Endpoint<In, Out, Ev, P extends Peer> {
   protected readonly codecs: EndpointCodecs;
   /** The connected peers. */
   protected readonly peers: P[] = [];
+  /** Capacity of each queue (see {@link EndpointOptions.queueCapacity}). */
+  protected queueCapacity: number;
   private readonly makeReceiver: ReceiverFactory | undefined;
   private readonly transmits: Transmit[] = [];
   private readonly events: (Ev | EndpointEvent)[] = [];
@@ -80,6 +89,11 @@ export abstract class Endpoint<In, Out, Ev, P extends Peer> {
   constructor(options: EndpointOptions) {
     this.codecs = options.codecs;
     this.timing = resolveTiming(options.timing);
+    const cap = options.queueCapacity === undefined ? QUEUE_CAPACITY : options.queueCapacity;
+    if (!(cap >= 1) || Math.floor(cap) !== cap) {
+      throw new Error('"queueCapacity" must be a positive integer, got ' + cap);
+    }
+    this.queueCapacity = cap;
     this.stats = {
       datagramsIn: 0,
       datagramsOut: 0,
@@ -299,7 +313,11 @@ export abstract class Endpoint<In, Out, Ev, P extends Peer> {
   /** Queues `msg` to `address:port` in `codec`, as a fresh datagram. */
   protected transmit(codec: Codec, msg: Out | CommonMessage, address: string, port: number): void {
     const data = encodeToBytes(this.encoder(codec), msg);
-    this.stats.transmitsDropped += pushBounded(this.transmits, { address: address, port: port, data: data });
+    this.stats.transmitsDropped += pushBounded(
+      this.transmits,
+      { address: address, port: port, data: data },
+      this.queueCapacity,
+    );
     this.stats.datagramsOut++;
   }
 
@@ -313,7 +331,7 @@ export abstract class Endpoint<In, Out, Ev, P extends Peer> {
 
   /** Queues an event. */
   protected emit(e: Ev | EndpointEvent): void {
-    this.stats.eventsDropped += pushBounded(this.events, e);
+    this.stats.eventsDropped += pushBounded(this.events, e, this.queueCapacity);
   }
 
   /** Creates one receiver per stream `p` sends on (IO start: position 0). */
