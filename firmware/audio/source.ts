@@ -14,8 +14,12 @@
  * `sampleRate / P` Hz**: 444.4 Hz for 440 Hz at 16 kHz, 440.4 Hz at 48 kHz.
  */
 
-import { frameSize, type SampleType, sampleSize, sampleTypeIndex } from "../../shared/format.js";
+import { encodeSample } from "../../shared/audio/sample.js";
+import { frameSize, sampleSize } from "../../shared/format.js";
 import type { InputConfig } from "../config.js";
+
+/** The one sample encoder, shared with the host's sources (re-exported for the firmware's tests). */
+export { encodeSample };
 
 /** Fills part of an audio message with a stream's bytes. */
 export interface Source {
@@ -26,26 +30,6 @@ export interface Source {
    * 1 MB/s is 285 years away.
    */
   fill(out: Uint8Array, offset: number, nBytes: number, streamByte: number): void;
-}
-
-/**
- * Writes `x` (-1..1, full scale) as one little-endian sample of type `t` at `view[offset]`:
- * floats as they are; integers as `round(x * (2^(bits-1) - 1))`, 64-bit ones with 32 bits of
- * precision (that value in the high half, zeros below); unsigned integers as the signed value
- * with the top bit flipped (offset binary: silence is the mid value). Setup-time work only.
- */
-export function encodeSample(view: DataView, offset: number, t: SampleType, x: number): void {
-  const i = sampleTypeIndex(t);
-  const size = sampleSize(t);
-  if (i === 10) view.setFloat32(offset, x, true);
-  else if (i === 11) view.setFloat64(offset, x, true);
-  else {
-    const n = Math.min(size, 4);
-    // -1 >>> (33 - bits) is 2^(bits-1) - 1, exact (Espruino's Math.pow is not, above 2^9).
-    const v = Math.round(x * (-1 >>> (33 - 8 * n))) ^ (i < 5 ? 1 << (8 * n - 1) : 0);
-    for (let b = 0; b < size; b++)
-      view.setUint8(offset + b, b < size - n ? 0 : (v >> (8 * (b - size + n))) & 255);
-  }
 }
 
 /**

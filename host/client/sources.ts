@@ -11,6 +11,7 @@
  * - `silence`: the sample type's silence (0, or the mid value for unsigned types).
  */
 
+import { encodeSample as encodeSharedSample } from "../../shared/audio/sample.js";
 import { type Format, fillSilence, frameSize, type SampleType, sampleSize } from "../../shared/format.js";
 
 /** Fills messages of one output stream. */
@@ -66,40 +67,13 @@ export function silenceSource(format: Pick<Format, "sampleType">): AudioSource {
   };
 }
 
-const TWO_POW_31 = 2147483648;
-
 /**
- * Writes `x` (-1..1, full scale; clamped) as one little-endian sample of type `t` at `offset`:
- * floats as they are; integers of b bits as `round(x * (2^(b-1) - 1))`, 64-bit ones with 32
- * bits of precision (that value in the high half, zeros below, as the firmware does); unsigned
- * types in offset binary (the signed value with its top bit flipped: silence is the mid value).
+ * Writes `x` (-1..1, full scale; clamped) as one little-endian sample of type `t` at `offset`,
+ * with the firmware's encoding (shared/audio/sample.ts): a host source never goes beyond full
+ * scale, whatever it computes.
  */
 export function encodeSample(view: DataView, offset: number, t: SampleType, x: number): void {
-  const v = Math.max(-1, Math.min(1, x));
-  switch (t) {
-    case "IEEF32":
-      view.setFloat32(offset, v, true);
-      return;
-    case "IEEF64":
-      view.setFloat64(offset, v, true);
-      return;
-    case "U64":
-    case "I64": {
-      const hi = Math.round(v * (TWO_POW_31 - 1));
-      view.setUint32(offset, 0, true);
-      view.setInt32(offset + 4, t === "U64" ? hi ^ -TWO_POW_31 : hi, true);
-      return;
-    }
-  }
-  const bytes = sampleSize(t);
-  const bits = 8 * bytes;
-  let n = Math.round(v * (2 ** (bits - 1) - 1));
-  if (t.charAt(0) === "U") n += 2 ** (bits - 1);
-  else if (n < 0) n += 2 ** bits;
-  for (let b = 0; b < bytes; b++) {
-    view.setUint8(offset + b, n % 256);
-    n = Math.floor(n / 256);
-  }
+  encodeSharedSample(view, offset, t, Math.max(-1, Math.min(1, x)));
 }
 
 /**
