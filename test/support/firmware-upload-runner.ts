@@ -7,12 +7,12 @@
  * Usage: `node --import tsx test/support/firmware-upload-runner.ts PORT CLIENT_PORT`.
  * Prints one JSON line: {toolExit, toolOutput, connected, formats, audio, log}.
  */
-import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { espruinoToolArgs, type LogEntry, startBoards } from "../../host/emulator/index.js";
+import { type LogEntry, startBoards } from "../../host/emulator/index.js";
 import type { StreamFormats } from "../../shared/format.js";
 import { postcard } from "../../shared/wire/postcard.js";
 import { startDriver } from "./engine-driver.js";
+import { runEspruinoTool } from "./espruino-tool.js";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const FIRMWARE = `${ROOT}build/firmware/syfala.min.js`;
@@ -29,27 +29,7 @@ interface Result {
   log: string[];
 }
 
-function tool(consolePort: number): Promise<{ code: number | null; output: string }> {
-  const child = spawn(
-    process.execPath,
-    [`${ROOT}node_modules/espruino/bin/espruino-cli.js`, ...espruinoToolArgs(consolePort, FIRMWARE, false)],
-    { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] },
-  );
-  let output = "";
-  child.stdout.on("data", (d: Buffer) => {
-    output += d.toString();
-  });
-  child.stderr.on("data", (d: Buffer) => {
-    output += d.toString();
-  });
-  const timer = setTimeout(() => child.kill("SIGKILL"), 60000);
-  return new Promise((resolve) =>
-    child.on("exit", (code) => {
-      clearTimeout(timer);
-      resolve({ code, output });
-    }),
-  );
-}
+const tool = (consolePort: number) => runEspruinoTool(consolePort, FIRMWARE, false, 60000);
 
 const log: LogEntry[] = [];
 const lan = await startBoards({
