@@ -311,6 +311,7 @@ export async function soak(seconds: number, part: string): Promise<PartResult> {
   try {
     const o = await accountedSession(lan, port, impairment, seconds * 1000, (session, ledger) => {
       const t = (session.client.now() - session.ioStartedMs) / 1000;
+      if (!Number.isFinite(t)) return; // IO not started yet: no stream clock to compare with
       const now = ledger.streams.map((l) => l.furthest / rate - t);
       windowDrift = now.map((d, i) => Math.max(d, windowDrift[i] ?? Number.NEGATIVE_INFINITY));
       if (!(t >= lastSample + every)) return;
