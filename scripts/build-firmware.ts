@@ -10,8 +10,10 @@
  *   self-references Espruino does not bind). The file holds no literal `require("...")` of our
  *   own modules, which the upload tool would try to download: only Espruino's built-ins;
  * - `esbuild --minify` without bundling (measured safe, about 20 % less RAM);
- * - the Espruino-subset gate on both files; the build fails on any violation or when the
- *   minified file exceeds the 24 KB budget.
+ * - the Espruino-subset gate on both files, and its type-aware rule (scripts/espruino-gate-types.ts:
+ *   no `===`/`!==` on object types, which Espruino compares by content for typed arrays) on the
+ *   TypeScript sources compiled; the build fails on any violation or when the minified file
+ *   exceeds the 24 KB budget.
  *
  * Usage: tsx scripts/build-firmware.ts [--msgpack] [--entry firmware/main.ts] [--out DIR] [--define NAME=VALUE...]
  */
@@ -22,6 +24,7 @@ import { rollup } from "@rollup/wasm-node";
 import { transformSync } from "esbuild";
 import ts from "typescript";
 import { checkEspruinoSubset, formatViolation } from "./espruino-gate.js";
+import { checkObjectComparisons } from "./espruino-gate-types.js";
 
 /** The budget for the minified file, in bytes (issue 4: "must stay under 24 KB"). */
 export const MINIFIED_BUDGET_BYTES = 24 * 1024;
@@ -71,8 +74,11 @@ function moduleId(path: string): string {
     .replace(/\.(ts|js)$/, "");
 }
 
-/** Compiles the program rooted at `entry` and returns each module's ES2015 output by module id. */
-function compile(entries: string[]): Map<string, string> {
+/**
+ * Compiles the program rooted at `entry` and returns each module's ES2015 output by module id,
+ * and the program (for the type-aware gate).
+ */
+function compile(entries: string[]): { modules: Map<string, string>; program: ts.Program } {
   const options: ts.CompilerOptions = {
     target: ts.ScriptTarget.ES2015,
     module: ts.ModuleKind.ES2015,
@@ -108,7 +114,18 @@ function compile(entries: string[]): Map<string, string> {
     };
     throw new Error(`firmware does not compile:\n${ts.formatDiagnostics(diagnostics, host)}`);
   }
-  return out;
+  return { modules: out, program };
+}
+
+/** The type-aware gate over the project's own sources the program compiled (not node_modules). */
+function checkSourceTypes(program: ts.Program): string[] {
+  const inProject = (f: string): boolean => {
+    const rel = relative(ROOT, f).replace(/\\/g, "/");
+    return !rel.startsWith("..") && !rel.startsWith("node_modules/");
+  };
+  return checkObjectComparisons(program, inProject, (f) => relative(ROOT, f).replace(/\\/g, "/")).map(
+    formatViolation,
+  );
 }
 
 /**
@@ -166,7 +183,11 @@ export async function buildFirmware(opts: Partial<Readonly<BuildOptions>> = {}):
   const outDir = resolve(ROOT, opts.outDir ?? (opts.msgpack ? "build/firmware-msgpack" : "build/firmware"));
   const version = opts.version ?? packageVersion();
   const msgpack = opts.msgpack ?? false;
-  const compiled = compile(msgpack ? [entry, "firmware/codecs-msgpack.ts"] : [entry]);
+  const { modules: compiled, program } = compile(msgpack ? [entry, "firmware/codecs-msgpack.ts"] : [entry]);
+  const typeViolations = checkSourceTypes(program);
+  if (typeViolations.length > 0) {
+    throw new Error(`the firmware's sources leave the Espruino subset:\n${typeViolations.join("\n")}`);
+  }
   const entryId = moduleId(resolve(ROOT, entry));
   const alias: Record<string, string> = msgpack ? { "firmware/codecs": "firmware/codecs-msgpack" } : {};
   const joined = await joinModules(compiled, entryId, alias);
