@@ -9,6 +9,7 @@
 
 import { types } from "node:util";
 import vm from "node:vm";
+import { EQUALITY_HELPERS, equalityHelpersSource } from "./equality.js";
 import {
   preludeSource,
   REMOVED_GLOBALS,
@@ -36,6 +37,9 @@ export class Realm {
     contexts++;
     this.name = `espruino-emulator-${process.pid}-${contexts}`;
     this.context = vm.createContext({}, { name: this.name, codeGeneration: { strings: true, wasm: false } });
+    // Espruino's ===, !==, ==, != (the loader rewrites the operators into calls of these: equality.ts).
+    const equality = vm.runInContext(equalityHelpersSource(), this.context) as () => Record<string, unknown>;
+    const helpers = equality();
     const prelude = vm.runInContext(preludeSource(), this.context) as (
       g: readonly string[],
       s: Readonly<Record<string, readonly string[]>>,
@@ -43,6 +47,7 @@ export class Realm {
     ) => RealmKitSource;
     this.kit = prelude(REMOVED_GLOBALS, REMOVED_STATICS, REMOVED_MEMBERS);
     this.global = vm.runInContext("globalThis", this.context) as Record<string, unknown>;
+    for (const [op, name] of Object.entries(EQUALITY_HELPERS)) this.define(name, helpers[op]);
     // V8 gives every context a `console` that writes to the inspector: the board's replaces it.
     delete this.global.console;
   }

@@ -14,6 +14,7 @@
 
 import { type BuiltinDeps, makeE, makeEsp32, makeProcess } from "./builtins.js";
 import { binaryString, Realm, stringBytes } from "./context.js";
+import { rewriteEqualityCached } from "./equality.js";
 import { formatArgs, formatJson, formatUncaught } from "./format.js";
 import { type GatePolicy, gate } from "./gate.js";
 import { EventLoop } from "./loop.js";
@@ -137,8 +138,9 @@ export class Interpreter {
   // --- loading -----------------------------------------------------------------------------
 
   /**
-   * Gates and runs `code` at global scope. A refused chunk does not run and gives a SyntaxError
-   * of the realm; a throw is returned, not reported (the caller decides).
+   * Gates and runs `code` at global scope, its equality operators rewritten to compare as
+   * Espruino's (equality.ts). A refused chunk does not run and gives a SyntaxError of the realm;
+   * a throw is returned, not reported (the caller decides).
    */
   load(code: string, file: string, origin: CodeOrigin): LoadResult {
     const checked = gate(code, file, this.opts.gate);
@@ -152,13 +154,15 @@ export class Interpreter {
       );
       return { ok: false, error, refused: true };
     }
+    // What runs (and what functions' text shows) is the rewritten code.
+    const run = rewriteEqualityCached(code);
     if (origin === "flash") {
-      this.flashCode.push(code);
+      this.flashCode.push(run);
       this.flashCache.clear();
     }
     try {
       const timeout = this.opts.evalTimeoutMs > 0 ? this.opts.evalTimeoutMs : undefined;
-      return { ok: true, value: this.realm.run(code, SCRIPT_PREFIX + file, timeout) };
+      return { ok: true, value: this.realm.run(run, SCRIPT_PREFIX + file, timeout) };
     } catch (error) {
       return { ok: false, error, refused: false };
     }
@@ -335,7 +339,7 @@ export class Interpreter {
       source = String(body);
     }
     const make = this.realm.run(
-      `(function (exports, module) {\n${source}\n})`,
+      rewriteEqualityCached(`(function (exports, module) {\n${source}\n})`),
       `${SCRIPT_PREFIX}module:${String(name)}`,
     ) as (exports: object, module: object) => void;
     const exports = this.realm.object();

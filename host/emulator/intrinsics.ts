@@ -13,7 +13,13 @@
  * - `TypeError`, `ReferenceError`, `SyntaxError` (and Espruino's `InternalError`, added) do not
  *   inherit from `Error` (`new TypeError() instanceof Error` is false) and no error has a `name`;
  *   `String(e)` still gives "TypeError: message";
- * - `JSON.parse` ignores a reviver and `JSON.stringify` a replacer;
+ * - `JSON.parse` ignores a reviver; `JSON.stringify` is Espruino's (jswrap_json_stringify): it
+ *   ignores a replacer, gives the string "null" for undefined and "undefined" for a function,
+ *   leaves out undefined and function members of objects, writes `null` for undefined and
+ *   `undefined` for a function in arrays, typed arrays and ArrayBuffers as arrays of their
+ *   elements, a DataView as {buffer, byteOffset, byteLength}, skips accessor properties, escapes
+ *   every character below 32 or from 127 as \u00XX (upper case), and indents like Espruino
+ *   (`{ \n  "a": 1\n }`); numbers print as V8 prints them (Espruino uses 12 digits);
  * - every object has Espruino's event methods `on`, `addListener`, `emit`, `removeListener`,
  *   `removeAllListeners` (listeners live in a hidden "#on<event>" property, as on Espruino, and
  *   `on` returns undefined).
@@ -126,6 +132,7 @@ export function preludeSource(): string {
   var TypedArray = Object.getPrototypeOf(Uint8Array);
   var owners = { TypedArray: TypedArray };
   var jsonParse = JSON.parse, jsonStringify = JSON.stringify;
+  var taTag = Object.getOwnPropertyDescriptor(TypedArray.prototype, Symbol.toStringTag).get;
   var evalFn = G.eval;
   for (var s in removedStatics) del(owners[s] || G[s], removedStatics[s]);
   for (var m in removedMembers) { var o = owners[m] || G[m]; del(o && o.prototype, removedMembers[m]); }
@@ -181,7 +188,89 @@ export function preludeSource(): string {
   hide(G, "InternalError", InternalError);
 
   hide(JSON, "parse", function parse(text) { return jsonParse(text); });
-  hide(JSON, "stringify", function stringify(value, replacer, space) { return jsonStringify(value, undefined, space); });
+  // Espruino's JSON.stringify (jswrap_json_stringify: JSON_IGNORE_FUNCTIONS | JSON_NO_UNDEFINED |
+  // JSON_ARRAYBUFFER_AS_ARRAY | JSON_JSON_COMPATIBILE | JSON_ALLOW_TOJSON, and with a space
+  // JSON_PRETTY | JSON_ALL_NEWLINES); see the file comment.
+  var objectToString = Object.prototype.toString;
+  var getOwnDescriptor = Object.getOwnPropertyDescriptor;
+  var objectKeys = Object.keys;
+  var OrigU8 = Uint8Array;
+  var NEEDS_ESCAPE = /["\\\\\\u0000-\\u001f\\u007f-\\uffff]/;
+  function jsonQuote(s) {
+    if (!NEEDS_ESCAPE.test(s)) return '"' + s + '"';
+    var out = '"';
+    for (var i = 0; i < s.length; i++) {
+      var c = s.charCodeAt(i);
+      if (c === 34) out += '\\\\"';
+      else if (c === 92) out += "\\\\\\\\";
+      else if (c === 8) out += "\\\\b";
+      else if (c === 9) out += "\\\\t";
+      else if (c === 10) out += "\\\\n";
+      else if (c === 12) out += "\\\\f";
+      else if (c === 13) out += "\\\\r";
+      else if (c < 32 || c >= 127) { var h = c.toString(16).toUpperCase(); out += "\\\\u" + "0000".slice(h.length) + h; }
+      else out += s.charAt(i);
+    }
+    return out + '"';
+  }
+  function newLine(ws, level) { var s = "\\n"; for (var i = 0; i < level; i++) s += ws; return s; }
+  function jsonValue(v, key, ws, level, toJSON) {
+    if (v === undefined || v === null) return "null";
+    var t = typeof v;
+    if (t === "string") return jsonQuote(v);
+    if (t === "number") return isFinite(v) ? String(v) : "null";
+    if (t === "boolean") return v ? "true" : "false";
+    if (t !== "object") return "undefined";
+    var pretty = ws !== "", i, out, first = true;
+    var isTA = taTag.call(v) !== undefined, tag = isTA ? "" : objectToString.call(v);
+    if (isTA || tag === "[object ArrayBuffer]") {
+      var bytes = isTA ? v : new OrigU8(v);
+      out = "[" + (pretty ? newLine(ws, level + 1) : "");
+      for (i = 0; i < bytes.length; i++) {
+        if (i > 0) out += pretty ? ", " : ",";
+        if (pretty) out += newLine(ws, level + 1);
+        out += jsonValue(bytes[i], undefined, ws, level + 1, toJSON);
+      }
+      return out + (pretty ? newLine(ws, level) : "") + "]";
+    }
+    if (isArray(v)) {
+      out = pretty ? "[ " : "[";
+      for (i = 0; i < v.length; i++) {
+        if (i > 0) out += pretty ? ", " : ",";
+        if (pretty) out += newLine(ws, level + 1);
+        out += typeof v[i] === "function" ? "undefined" : jsonValue(v[i], String(i), ws, level + 1, toJSON);
+      }
+      return out + (pretty && v.length > 0 ? newLine(ws, level) : "") + (pretty ? " ]" : "]");
+    }
+    if (toJSON && typeof v.toJSON === "function") {
+      return jsonValue(v.toJSON(key === undefined ? undefined : String(key)), undefined, ws, level, false);
+    }
+    if (tag === "[object DataView]") {
+      v = { buffer: v.buffer, byteOffset: v.byteOffset, byteLength: v.byteLength };
+    }
+    out = pretty ? "{ " : "{";
+    var keys = objectKeys(v);
+    for (i = 0; i < keys.length; i++) {
+      var d = getOwnDescriptor(v, keys[i]);
+      if (d === undefined || !("value" in d)) continue;
+      if (d.value === undefined || typeof d.value === "function") continue;
+      if (!first) out += pretty ? ", " : ",";
+      first = false;
+      if (pretty) out += newLine(ws, level + 1);
+      out += jsonQuote(keys[i]) + (pretty ? ": " : ":") + jsonValue(d.value, keys[i], ws, level + 1, toJSON);
+    }
+    return out + (pretty && !first ? newLine(ws, level) : "") + (pretty ? " }" : "}");
+  }
+  function stringify(value, replacer, space) {
+    var ws = "";
+    if (typeof space === "number" || typeof space === "boolean") {
+      var n = Math.max(0, Math.min(10, Math.floor(Number(space)) || 0));
+      while (ws.length < n) ws += " ";
+    } else if (space !== undefined && space !== null) ws = String(space).slice(0, 10);
+    if (typeof value === "function") return "undefined";
+    return jsonValue(value, undefined, ws, 0, true);
+  }
+  hide(JSON, "stringify", stringify);
 
   var PREFIX = "#on";
   function on(event, listener) {
@@ -229,6 +318,7 @@ export function preludeSource(): string {
     evaluate: function (code) { return evalFn(code); },
     Object: Object, Array: Array, Error: Error, TypeError: TypeError, InternalError: InternalError,
     ArrayBuffer: ArrayBuffer, Uint8Array: Uint8Array, JSONparse: jsonParse, JSONstringify: jsonStringify,
+    JSONstringifyEspruino: stringify,
     Promise: Promise
   };
 })`;
@@ -254,5 +344,7 @@ export interface RealmKitSource {
   /** The original JSON.parse (with reviver support), for the host's own use. */
   JSONparse(text: string): unknown;
   JSONstringify(value: unknown, replacer?: undefined, space?: string | number): string | undefined;
+  /** The context's JSON.stringify, Espruino's (JSON.stringify(undefined) is "null"), for Storage.writeJSON. */
+  JSONstringifyEspruino(value: unknown): string;
   Promise: PromiseConstructor;
 }

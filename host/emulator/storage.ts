@@ -126,7 +126,7 @@ export function storageModule(realm: Realm, storage: BoardStorage): object {
       return true;
     },
     writeJSON: (name, data) => {
-      storage.write(String(name), realm.kit.JSONstringify(data) ?? "undefined");
+      storage.write(String(name), realm.kit.JSONstringifyEspruino(data));
       return true;
     },
     erase: (name) => {
