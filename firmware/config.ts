@@ -168,8 +168,9 @@ function bad(p: string[], path: string, what: string): void {
  * the object's name in the lines ("" at the top, "wifi", "inputs[0]").
  */
 function merge(raw: unknown, spec: Spec, path: string, p: string[]): Obj {
-  const r: Obj = isObject(raw) ? raw : {};
-  if (raw !== undefined && r !== raw) bad(p, path, "defaults");
+  const ok = isObject(raw);
+  const r: Obj = ok ? raw : {};
+  if (raw !== undefined && !ok) bad(p, path, "defaults");
   const pre = path ? path + "." : "";
   for (const k in r) if (!(k in spec)) p.push("config: " + pre + k + ": unknown, ignored");
   const out: Obj = {};

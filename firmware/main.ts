@@ -14,6 +14,7 @@
 
 import { Pacer } from "../shared/audio/pacer.js";
 import { payloadBytesPerMessage } from "../shared/audio/sender.js";
+import type { PeerInfo } from "../shared/endpoint/peer.js";
 import { ServerEngine } from "../shared/endpoint/server.js";
 import { type Format, frameSize } from "../shared/format.js";
 import type { Outcome } from "../shared/message.js";
@@ -31,7 +32,7 @@ import type {
 import { EspruinoUdp } from "./board/udp.js";
 import { WifiLink } from "./board/wifi.js";
 import { FIRMWARE_CODECS, FIRMWARE_HEADER_BYTES } from "./codecs.js";
-import { type FirmwareConfig, loadConfig } from "./config.js";
+import { type FirmwareConfig, loadConfig, type OutputConfig } from "./config.js";
 
 declare function require(name: string): unknown;
 declare const E: EspruinoE & { on(event: "init" | "kill", listener: () => void): void };
@@ -56,6 +57,14 @@ const IDLE_TICK_MS = 25;
  * bytes advance the byte index too, so the client sees them as loss and pads them.
  */
 const MAX_LAG_MS = 100;
+/**
+ * Most bytes the socket's send queue may hold before audio is skipped instead of queued: two
+ * full datagrams with their 8-byte queue headers. Espruino's `send` never refuses; it appends to
+ * a queue the idle loop drains one datagram per pass, copying the whole queue each time, so a
+ * firmware that outpaces its loop grows memory and latency without bound (ESPRUINO.md, "dgram").
+ * Skipped audio advances the byte index: the client pads it as loss.
+ */
+const MAX_QUEUED_BYTES = 2 * (1472 + 8);
 
 /** One input stream of one streaming client: its pacer, next byte index and source. */
 interface InputStream {
@@ -69,10 +78,9 @@ interface InputStream {
   view: Uint8Array;
 }
 
-/** A streaming client: where it is, and its input streams (loopback ones are undefined). */
-interface Client {
-  address: string;
-  port: number;
+/** A client we stream to: the engine's peer record, and its input streams (loopback ones are undefined). */
+interface StreamingClient {
+  peer: PeerInfo;
   inputs: (InputStream | undefined)[];
 }
 
@@ -84,15 +92,17 @@ interface App {
   tickMs: number;
   status: TimerHandle | undefined;
   /** Streaming clients by peer key. */
-  streams: { [peer: string]: Client };
+  streams: { [peer: string]: StreamingClient };
   config: FirmwareConfig;
   sources: (Source | undefined)[];
+  /** Per output stream: true when its sink is the loopback reflector. */
+  loop: boolean[];
   tx: Uint8Array;
-  /** Views of `tx` by length, made once each (a datagram's length depends on codec and stream). */
-  txViews: { [n: number]: Uint8Array };
   payload: Uint8Array;
   audioOut: number;
   reflected: number;
+  /** Audio packets skipped because the socket's send queue was full (sent as loss). */
+  skipped: number;
 }
 
 const timers: Timers = {
@@ -121,33 +131,38 @@ function flush(a: App): void {
   }
 }
 
-/** The first `n` bytes of the transmit buffer, as a view made once per length. */
-function txView(a: App, n: number): Uint8Array {
-  let v = a.txViews[n];
-  if (v === undefined) {
-    v = a.tx.subarray(0, n);
-    a.txViews[n] = v;
+/**
+ * The engine's audio sink: a message on a loopback output goes back at once on the input
+ * stream of the same index, turned around in place (postcard) or rewritten into `tx`. Skipped
+ * (counted) while the send queue is full.
+ */
+function reflect(
+  a: App,
+  peer: PeerInfo,
+  streamIdx: number,
+  byteIdx: U64,
+  data: Uint8Array,
+  start: number,
+): void {
+  if (!a.loop[streamIdx]) return;
+  const udp = a.udp;
+  if (udp.queuedBytes() > MAX_QUEUED_BYTES) {
+    a.skipped++;
+    return;
   }
-  return v;
+  if (a.engine.echoAudio(peer, streamIdx, data, start)) udp.send(data, peer.address, peer.port);
+  else {
+    const n = a.engine.writeAudio(peer, streamIdx, byteIdx, data.subarray(start), a.tx, 0);
+    if (n === 0) return;
+    udp.sendFrom(a.tx, n, peer.address, peer.port);
+  }
+  a.reflected++;
 }
 
-/** Reflects one received audio message back on the input stream of the same index (loopback). */
-function reflect(a: App, peer: string, streamIdx: number, byteIdx: U64, payload: Uint8Array): void {
-  const out = a.config.outputs[streamIdx];
-  const c = a.streams[peer];
-  if (out === undefined || out.sink !== "loopback" || c === undefined) return;
-  const n = a.engine.writeAudio(peer, streamIdx, byteIdx, payload, a.tx, 0);
-  if (n > 0) {
-    a.udp.send(txView(a, n), c.address, c.port);
-    a.reflected++;
-  }
-}
-
-/** Handles the engine's events: audio to reflect; connections logged. */
+/** Handles the engine's events (audio goes to the sink, not here): connections logged. */
 function drainEvents(a: App): void {
   for (let e = a.engine.pollEvent(); e !== undefined; e = a.engine.pollEvent()) {
-    if (e.type === "audio") reflect(a, e.peer, e.streamIdx, e.byteIdx, e.payload);
-    else if (e.type !== "ioStarted" && e.type !== "ioStopped") log("syfala: " + e.type + " " + e.peer);
+    if (e.type !== "ioStarted" && e.type !== "ioStopped") log("syfala: " + e.type + " " + e.peer);
   }
 }
 
@@ -179,7 +194,7 @@ function startIO(a: App, peer: string, nowMs: number): Outcome {
       view: a.payload.subarray(0, pb),
     });
   }
-  a.streams[peer] = { address: info.address, port: info.port, inputs: list };
+  a.streams[peer] = { peer: info, inputs: list };
   setTick(a, AUDIO_TICK_MS);
   return "ok";
 }
@@ -198,32 +213,40 @@ function packetBytes(f: Format): number {
 /** Sends the audio due on every input stream of every streaming client. */
 function pumpAudio(a: App, nowMs: number): void {
   for (const peer in a.streams) {
-    const c = a.streams[peer] as Client;
+    const c = a.streams[peer] as StreamingClient;
     for (let i = 0; i < c.inputs.length; i++) {
       const s = c.inputs[i];
-      if (s !== undefined) pumpStream(a, peer, c, i, s, nowMs);
+      if (s !== undefined) pumpStream(a, c.peer, i, s, nowMs);
     }
   }
 }
 
-/** Sends one stream's due packets; skips (as loss) what is later than `maxLagBytes`. */
-function pumpStream(a: App, peer: string, c: Client, idx: number, s: InputStream, nowMs: number): void {
+/**
+ * Sends one stream's due packets. Skips, as loss (the byte index advances, the client pads),
+ * what is later than `maxLagBytes`, and every packet due while the socket's send queue is full:
+ * the firmware paces itself by what actually leaves, so memory stays flat under any load.
+ */
+function pumpStream(a: App, peer: PeerInfo, idx: number, s: InputStream, nowMs: number): void {
+  const pb = s.packetBytes;
   let due = s.pacer.due(nowMs);
   if (due > s.maxLagBytes) {
-    const skip = due - (due % s.packetBytes) - s.packetBytes;
+    const skip = due - (due % pb) - pb;
     s.pacer.take(skip);
     u64AddInPlace(s.byteIdx, skip);
     due -= skip;
   }
-  while (due >= s.packetBytes) {
-    s.source.fill(a.payload, 0, s.packetBytes, s.pacer.taken);
-    const n = a.engine.writeAudio(peer, idx, s.byteIdx, s.view, a.tx, 0);
-    if (n === 0) return;
-    a.udp.send(txView(a, n), c.address, c.port);
-    s.pacer.take(s.packetBytes);
-    u64AddInPlace(s.byteIdx, s.packetBytes);
-    a.audioOut++;
-    due -= s.packetBytes;
+  while (due >= pb) {
+    if (a.udp.queuedBytes() > MAX_QUEUED_BYTES) a.skipped++;
+    else {
+      s.source.fill(a.payload, 0, pb, s.pacer.taken);
+      const n = a.engine.writeAudio(peer, idx, s.byteIdx, s.view, a.tx, 0);
+      if (n === 0) return;
+      a.udp.sendFrom(a.tx, n, peer.address, peer.port);
+      a.audioOut++;
+    }
+    s.pacer.take(pb);
+    u64AddInPlace(s.byteIdx, pb);
+    due -= pb;
   }
 }
 
@@ -257,7 +280,7 @@ function status(a: App): void {
   const u = a.udp.stats;
   log(
     `syfala: clients ${e.connectedCount} streaming ${e.streamingCount} | udp in ${u.received} out ${u.sent} | ` +
-      `audio out ${a.audioOut} looped ${a.reflected} lost ${lost}B | free ${m.free}/${m.total}`,
+      `audio out ${a.audioOut} looped ${a.reflected} skipped ${a.skipped} lost ${lost}B | free ${m.free}/${m.total}`,
   );
 }
 
@@ -297,11 +320,15 @@ function start(): App {
     maxStreamingClients: Math.min(config.maxStreamingClients, config.maxClients),
     onStartIO: (peer, nowMs) => startIO(a, peer, nowMs),
     onStopIO: (peer) => stopIO(a, peer),
+    onAudio: (peer, streamIdx, byteIdx, data, start) => reflect(a, peer, streamIdx, byteIdx, data, start),
   });
   // biome-ignore lint/style/useNodejsImportProtocol: Espruino's built-in module, not Node's
   const dgram = require("dgram") as DgramModule;
   const udp = new EspruinoUdp({ dgram: dgram, E: E, timers: timers, log: log }, config.port);
 
+  const loop: boolean[] = [];
+  for (let i = 0; i < config.outputs.length; i++)
+    loop.push((config.outputs[i] as OutputConfig).sink === "loopback");
   const a: App = {
     engine: engine,
     udp: udp,
@@ -311,11 +338,12 @@ function start(): App {
     streams: {},
     config: config,
     sources: sources,
+    loop: loop,
     tx: new Uint8Array(1472),
-    txViews: {},
     payload: new Uint8Array(1472),
     audioOut: 0,
     reflected: 0,
+    skipped: 0,
   };
   udp.onDatagram((data, address, port) => {
     engine.receive(data, address, port, now());

@@ -48,6 +48,13 @@ export interface DgramSocket {
   send(data: string, port: number, address: string): void;
   send(data: string, offset: number, length: number, port: number, address: string): void;
   close(): void;
+  /**
+   * The send queue: every datagram `send` accepted and the idle loop has not sent yet, each
+   * behind an 8-byte header (address, port, length); undefined or "" when empty. Espruino's
+   * own field (libs/network/socketserver.c, HTTP_NAME_SEND_DATA), read-only for us: sending
+   * has no backpressure, so this is how the firmware sees what has not left.
+   */
+  readonly dSnd?: string;
 }
 
 /** `require("dgram")`. */

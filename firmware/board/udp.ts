@@ -9,12 +9,19 @@
  *   per-byte loop (one small view object per datagram, no copy of the bytes where Espruino can
  *   reference the string);
  * - `send` takes strings only. We rely on two measured facts: `E.toString(u8)` of a view that
- *   covers its whole ArrayBuffer **aliases** the memory (no copy), and the 5-argument
- *   `send(str, offset, length, port, address)` copies `length` bytes from `offset` before it
- *   returns. So a `subarray` of a preallocated buffer is sent as
- *   `send(E.toString(wholeBufferView), byteOffset, length, ...)`: one copy (Espruino's own) and no
- *   string of our own. The whole-buffer view of the last partial view's buffer is cached (the
- *   firmware's one transmit buffer); arrays that cover their whole buffer are sent as they are;
+ *   covers its whole ArrayBuffer **aliases** the memory (no copy, and the string shows later
+ *   writes to the array), and the 5-argument `send(str, offset, length, port, address)` copies
+ *   `length` bytes before it returns. So a prefix of the firmware's transmit buffer is sent from
+ *   its aliasing string ({@link sendFrom}: no string of ours); whole arrays (control datagrams,
+ *   a received datagram turned around in place) go through {@link send}. (The string is made
+ *   per send, 12 us: a cached one would alias too, but the emulator cannot model a string that
+ *   changes.) Never compare typed
+ *   arrays or ArrayBuffers to tell buffers apart: Espruino compares their contents as text,
+ *   slowly (ESPRUINO.md);
+ * - `send` has no backpressure: it appends the datagram (plus an 8-byte header) to the socket's
+ *   `dSnd` string, which the idle loop drains one datagram per pass. {@link queuedBytes} reads
+ *   that length, so the firmware can skip audio instead of queueing without bound (Espruino's
+ *   libs/network/socketserver.c; the 'drain' event fires when it empties);
  * - a zero-length datagram closes the socket ('close' fires twice): the socket is reopened once,
  *   on the next turn of the event loop, since otherwise anyone could silence the server;
  * - a failed bind throws and still calls bind's callback: we pass no callback, catch the throw,
@@ -62,10 +69,10 @@ export class EspruinoUdp {
   private handler: DatagramHandler | null | undefined;
   /** Wait before the next bind attempt, in ms. */
   private wait = RETRY_MIN_MS;
+  /** Counts sockets opened: the current one's number (see its 'close' listener). */
+  private generation = 0;
   /** Set by {@link close}. */
   private closed: boolean | undefined;
-  /** A view covering the whole ArrayBuffer of the last partial view sent (for the aliasing E.toString). */
-  private whole: Uint8Array | undefined;
 
   constructor(deps: UdpDeps, port: number) {
     this.deps = deps;
@@ -73,24 +80,37 @@ export class EspruinoUdp {
     this.open();
   }
 
-  /** Sends `data` (typically a subarray of one preallocated buffer); dropped while no socket is open. */
+  /**
+   * Sends `data` whole; dropped while no socket is open. Without a copy of ours when `data`
+   * covers its whole ArrayBuffer (E.toString aliases it); a subarray is copied into a string.
+   */
   send(data: Uint8Array, address: string, port: number): void {
-    const b = data.buffer;
-    let w = this.whole;
-    if (data.length === b.byteLength) w = data;
-    else if (w === undefined || w.buffer !== b) this.whole = w = new Uint8Array(b);
+    this.sendString(this.deps.E.toString(data), data.length, address, port);
+  }
+
+  /**
+   * Sends the first `length` bytes of `buf`, a preallocated transmit buffer that covers its
+   * whole ArrayBuffer (so E.toString aliases it: no copy of ours); dropped while no socket is open.
+   */
+  sendFrom(buf: Uint8Array, length: number, address: string, port: number): void {
+    this.sendString(this.deps.E.toString(buf), length, address, port);
+  }
+
+  /** Sends the first `length` bytes of the binary string `str`; dropped while no socket is open. */
+  private sendString(str: string, length: number, address: string, port: number): void {
     try {
-      (this.sock as DgramSocket).send(
-        this.deps.E.toString(w as Uint8Array),
-        data.byteOffset,
-        data.length,
-        port,
-        address,
-      );
+      (this.sock as DgramSocket).send(str, 0, length, port, address);
       this.stats.sent++;
     } catch (_e) {
       // dropped: no socket (being reopened), or Espruino refused it ("Not enough stack memory")
     }
+  }
+
+  /** Bytes waiting in the socket's send queue (each datagram plus 8 bytes); 0 when none or no socket. */
+  queuedBytes(): number {
+    const s = this.sock;
+    const q = s === undefined ? undefined : s.dSnd;
+    return q === undefined ? 0 : q.length;
   }
 
   /** Sets the one receiver of datagrams (a view valid during the call), or none. */
@@ -114,9 +134,11 @@ export class EspruinoUdp {
       this.stats.received++;
       if (this.handler) this.handler(new Uint8Array(d.E.toArrayBuffer(msg)), rinfo.address, rinfo.port);
     });
-    // Only the current socket's first 'close' counts (a zero-length datagram fires two).
+    // Only the current socket's first 'close' counts (a zero-length datagram fires two). Sockets
+    // are told apart by a number: object comparisons are content comparisons on Espruino.
+    const gen = ++this.generation;
     s.on("close", () => {
-      if (s === this.sock) this.reopen("closed", 0);
+      if (gen === this.generation) this.reopen("closed", 0);
     });
     try {
       s.bind(this.port);
@@ -139,6 +161,7 @@ export class EspruinoUdp {
   private shut(): void {
     const s = this.sock;
     this.sock = undefined;
+    this.generation++;
     try {
       (s as DgramSocket).close();
     } catch (_e) {

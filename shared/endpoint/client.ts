@@ -241,6 +241,11 @@ export class ClientEngine extends Endpoint<ServerMessage, ClientMessage, ClientE
       p.stats.unexpected++;
       return;
     }
+    // audio counts only when it is valid in this state (onAudio decides; BEHAVIOUR.md, "Bad input")
+    if (msg.type === "audio") {
+      this.onAudio(p, msg.header, data, end, codec, nowMs);
+      return;
+    }
     p.codec = codec;
     p.lastHeardMs = nowMs;
     switch (msg.type) {
@@ -249,9 +254,6 @@ export class ClientEngine extends Endpoint<ServerMessage, ClientMessage, ClientE
         return;
       case "ioResult":
         this.onResult(p, msg.state, msg.result, nowMs);
-        return;
-      case "audio":
-        this.onAudio(p, msg.header, data, end);
         return;
       case "disconnect":
         this.drop(p, nowMs, false, "peer");

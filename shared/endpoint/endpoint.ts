@@ -45,7 +45,31 @@ export interface EndpointOptions {
    * datagrams out (they would be dropped in every round, and those servers never found).
    */
   readonly queueCapacity?: number;
+  /**
+   * Takes every valid audio message synchronously, inside `receive`, instead of an audio event
+   * in the queue (see {@link AudioSink}). Defaults to none: audio comes out as events. The
+   * firmware sets it: on Espruino the queue's array operations cost more than the rest of the
+   * audio path.
+   */
+  readonly onAudio?: AudioSink;
 }
+
+/**
+ * Receives one valid audio message inside `receive`: from connected peer `peer` on stream
+ * `streamIdx` (server engine: one of its output streams; client engine: one of the server's
+ * input streams), first byte at stream index `byteIdx`, payload `data[start...]` (its length is
+ * n_bytes, checked), `status` as the audio event's. `byteIdx` and `data` are valid only during
+ * the call (they are reused and the datagram is the application's): copy what you keep. The
+ * stream's receiver has had it already. It must not call `receive` or `handleTimeout`.
+ */
+export type AudioSink = (
+  peer: PeerInfo,
+  streamIdx: number,
+  byteIdx: U64,
+  data: Uint8Array,
+  start: number,
+  status: number,
+) => void;
 
 /** The messages both directions have with the same shape, which this module sends. */
 export type CommonMessage =
@@ -84,7 +108,14 @@ export abstract class Endpoint<In, Out, Ev, P extends Peer> {
   private readonly transmits: Transmit[] = [];
   private readonly events: (Ev | EndpointEvent)[] = [];
   private readonly audio: AudioEvent;
+  /** True while {@link audio} waits in the event queue (no search of the queue for it). */
+  private audioQueued = false;
   private readonly audioMsg: { readonly type: "audio"; readonly header: AudioHeader };
+  /** The header the audio shortcut decodes into (one, reused). */
+  private readonly inHeader: AudioHeader;
+  /** The postcard decoder of what peers send us (the audio shortcut's). */
+  private readonly postcardIn: MessageCodec<In>;
+  private readonly audioSink: AudioSink | undefined;
 
   constructor(options: EndpointOptions) {
     this.codecs = options.codecs;
@@ -114,6 +145,9 @@ export abstract class Endpoint<In, Out, Ev, P extends Peer> {
       status: 0,
     };
     this.audioMsg = { type: "audio", header: { streamIdx: 0, byteIdx: zero, nBytes: 0 } };
+    this.inHeader = { streamIdx: 0, byteIdx: { hi: 0, lo: 0 }, nBytes: 0 };
+    this.postcardIn = this.decoder(options.codecs.postcard);
+    this.audioSink = options.onAudio;
   }
 
   /** The codec half that decodes what peers send us. */
@@ -154,7 +188,16 @@ export abstract class Endpoint<In, Out, Ev, P extends Peer> {
     const st = this.stats;
     st.datagramsIn++;
     const p = this.find(address, port);
-    if (p !== undefined) p.stats.datagramsIn++;
+    if (p !== undefined) {
+      p.stats.datagramsIn++;
+      // The audio shortcut: a postcard audio header read in place, no message built.
+      const read = this.postcardIn.readAudio;
+      const start = read === undefined ? -1 : read(data, 0, this.inHeader);
+      if (start >= 0) {
+        this.onAudio(p, this.inHeader, data, start, this.codecs.postcard, nowMs);
+        return;
+      }
+    }
     const codec = codecByName(this.codecs, detectCodec(data, 0));
     const d = codec === undefined ? undefined : this.decoder(codec).decode(data, 0);
     if (codec === undefined || d === undefined || !d.ok) {
@@ -210,7 +253,9 @@ export abstract class Endpoint<In, Out, Ev, P extends Peer> {
 
   /** The next event, or undefined. The audio event object is reused (see {@link AudioEvent}). */
   pollEvent(): Ev | EndpointEvent | undefined {
-    return this.events.shift();
+    const e = this.events.shift();
+    if (e !== undefined && (e as { type: string }).type === "audio") this.audioQueued = false;
+    return e;
   }
 
   /**
@@ -224,32 +269,72 @@ export abstract class Endpoint<In, Out, Ev, P extends Peer> {
    * datagrams within 1472 bytes (shared/audio/sender.ts chooses payload sizes that do).
    */
   writeAudio(
-    peer: string,
+    peer: string | PeerInfo,
     streamIdx: number,
     byteIdx: U64,
     payload: Uint8Array,
     out: Uint8Array,
     outOffset: number,
   ): number {
-    const p = this.byKey(peer);
+    const p = typeof peer === "string" ? this.byKey(peer) : (peer as P);
     if (p === undefined || !this.sending(p) || p.outFormats[streamIdx] === undefined) return 0;
-    const h = this.audioMsg.header;
-    h.streamIdx = streamIdx;
-    h.byteIdx = byteIdx;
-    h.nBytes = payload.length;
+    const n = payload.length;
     const codec = this.encoder(p.codec);
-    const headerLength = codec.encodingLength(this.audioMsg);
-    const total = headerLength + payload.length;
-    if (!(outOffset >= 0 && outOffset + total <= out.length)) {
-      throw new Error("writeAudio: does not fit");
+    const write = codec.writeAudio;
+    let headerLength: number;
+    if (write !== undefined) {
+      // the shortcut: a fixed-layout header (postcard), 17 bytes, written in place
+      if (!(outOffset >= 0 && outOffset + 17 + n <= out.length)) throw new Error("writeAudio: does not fit");
+      headerLength = write(out, outOffset, streamIdx, byteIdx, n);
+    } else {
+      const h = this.audioMsg.header;
+      h.streamIdx = streamIdx;
+      h.byteIdx = byteIdx;
+      h.nBytes = n;
+      headerLength = codec.encodingLength(this.audioMsg);
+      if (!(outOffset >= 0 && outOffset + headerLength + n <= out.length)) {
+        throw new Error("writeAudio: does not fit");
+      }
+      codec.encode(this.audioMsg, out, outOffset);
     }
-    codec.encode(this.audioMsg, out, outOffset);
     out.set(payload, outOffset + headerLength);
+    this.countAudioOut(p);
+    return headerLength + n;
+  }
+
+  /**
+   * Turns a valid audio message just received from `peer` (the datagram `data`, payload from
+   * `start`, as an {@link AudioSink} gets it) into ours on stream `streamIdx` with the same byte
+   * index and payload, IN PLACE, when the peer's codec can turn its header around (postcard:
+   * only the tag changes; `streamIdx` must be the stream it came on); counts it as sent and
+   * returns true. False when it cannot (msgpack, not sending, no such stream): use
+   * {@link writeAudio} then. The loopback
+   * reflector's shortcut: no copy of the payload. Call it only from the sink, before `data` is
+   * reused.
+   */
+  echoAudio(peer: PeerInfo, streamIdx: number, data: Uint8Array, start: number): boolean {
+    const p = peer as P;
+    const retag = this.encoder(p.codec).retagAudio;
+    if (
+      retag === undefined ||
+      start !== 17 ||
+      streamIdx !== this.inHeader.streamIdx ||
+      !this.sending(p) ||
+      p.outFormats[streamIdx] === undefined
+    ) {
+      return false;
+    }
+    retag(data, 0);
+    this.countAudioOut(p);
+    return true;
+  }
+
+  /** An audio datagram written for `p`: counted, and sending counts as activity. */
+  private countAudioOut(p: P): void {
     p.sentSinceMark = true;
     p.stats.audioOut++;
     p.stats.datagramsOut++;
     this.stats.datagramsOut++;
-    return total;
   }
 
   /** Sends Disconnect to `peer` and ends the connection (events follow). Returns false when it is not connected. */
@@ -300,7 +385,11 @@ export abstract class Endpoint<In, Out, Ev, P extends Peer> {
 
   /** The connected peer at `address:port`, or undefined; compares fields, builds no string. */
   protected find(address: string, port: number): P | undefined {
-    for (const p of this.peers) if (p.port === port && p.address === address) return p;
+    const peers = this.peers;
+    for (let i = 0; i < peers.length; i++) {
+      const p = peers[i] as P;
+      if (p.port === port && p.address === address) return p;
+    }
     return undefined;
   }
 
@@ -353,25 +442,47 @@ export abstract class Endpoint<In, Out, Ev, P extends Peer> {
    * receiver, then an audio event. Discarded and counted in `discardedAudio` when IO does not
    * run (no receivers), the stream index is out of range, or n_bytes is not the payload length.
    */
-  protected onAudio(p: P, header: AudioHeader, data: Uint8Array, end: number): void {
+  protected onAudio(
+    p: P,
+    header: AudioHeader,
+    data: Uint8Array,
+    end: number,
+    codec: Codec,
+    nowMs: number,
+  ): void {
     const r = p.receivers[header.streamIdx];
     if (r === undefined || header.nBytes !== data.length - end) {
       p.stats.discardedAudio++;
       return;
     }
+    // valid in this state: only now does it count as liveness and choose the reply codec
+    p.codec = codec;
+    p.lastHeardMs = nowMs;
     p.stats.audioIn++;
     const status = r.receiveFrom(header.byteIdx, data, end, header.nBytes);
+    const sink = this.audioSink;
+    if (sink !== undefined) {
+      sink(p, header.streamIdx, header.byteIdx, data, end, status);
+      return;
+    }
     const e = this.audio;
     e.peer = p.key;
     e.streamIdx = header.streamIdx;
     e.byteIdx = header.byteIdx;
     e.payload = data.subarray(end);
     e.status = status;
-    const i = this.events.indexOf(e);
-    if (i >= 0) {
-      this.events.splice(i, 1);
-      this.stats.eventsDropped++;
+    if (this.audioQueued) {
+      // the previous audio event was not polled: it moves to the end (counted as dropped)
+      const q = this.events;
+      for (let i = 0; i < q.length; i++) {
+        if ((q[i] as { type: string }).type === "audio") {
+          q.splice(i, 1);
+          this.stats.eventsDropped++;
+          break;
+        }
+      }
     }
+    this.audioQueued = true;
     this.emit(e);
   }
 

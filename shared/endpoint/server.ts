@@ -144,23 +144,22 @@ export class ServerEngine extends Endpoint<ClientMessage, ServerMessage, ServerE
     data: Uint8Array,
     end: number,
   ): void {
+    // Only a message valid in this state refreshes liveness and picks the reply codec
+    // (BEHAVIOUR.md, "Bad input"): Discovery never does; audio only when it is valid (onAudio);
+    // a refusing ConnectionResult from a connected client makes no sense.
     if (msg.type === "discovery") return;
+    if (msg.type === "audio") {
+      this.onAudio(p, msg.header, data, end, codec, nowMs);
+      return;
+    }
+    if (msg.type === "connectionResult" && msg.result !== "ok") {
+      p.stats.unexpected++;
+      return;
+    }
     p.codec = codec;
     p.lastHeardMs = nowMs;
-    switch (msg.type) {
-      case "connectionResult":
-        if (msg.result !== "ok") p.stats.unexpected++;
-        return;
-      case "ioRequest":
-        this.onRequest(p, msg.state, nowMs);
-        return;
-      case "audio":
-        this.onAudio(p, msg.header, data, end);
-        return;
-      case "disconnect":
-        this.drop(p, nowMs, false, "peer");
-        return;
-    }
+    if (msg.type === "ioRequest") this.onRequest(p, msg.state, nowMs);
+    else if (msg.type === "disconnect") this.drop(p, nowMs, false, "peer");
   }
 
   /**

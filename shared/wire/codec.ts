@@ -9,7 +9,8 @@
  * the offset where it went wrong and what was expected there.
  */
 
-import type { ClientMessage, ServerMessage } from "../message.js";
+import type { AudioHeader, ClientMessage, ServerMessage } from "../message.js";
+import type { U64 } from "../u64.js";
 
 /** The two decode failures. */
 export type DecodeErrorKind = "truncated" | "invalid";
@@ -49,6 +50,27 @@ export interface MessageCodec<M> {
   encode(msg: M, buf: Uint8Array, offset: number): number;
   /** Decodes one message from `buf[offset...]` (to the end of `buf`). Never throws. */
   decode(buf: Uint8Array, offset: number): DecodeResult<M>;
+  /**
+   * The audio path's shortcut, for codecs whose audio header has a fixed layout (postcard): when
+   * `buf[offset...]` starts with this direction's audio header, writes its fields into `into`
+   * (`into.byteIdx` is written in place, not replaced) and returns the payload's offset; else
+   * returns -1 and `decode` says what the bytes are. Allocates nothing, never throws. On
+   * Espruino every call, property lookup and object counts (ESPRUINO.md, "Speed"): the
+   * general decode of an audio message costs several times this.
+   */
+  readAudio?(buf: Uint8Array, offset: number, into: AudioHeader): number;
+  /**
+   * The other half of the shortcut: writes the audio header (`streamIdx`, `byteIdx`, `nBytes`)
+   * at `buf[offset...]` and returns its length, without building a message. The caller has
+   * checked that it fits.
+   */
+  writeAudio?(buf: Uint8Array, offset: number, streamIdx: number, byteIdx: U64, nBytes: number): number;
+  /**
+   * The loopback's turnaround, for codecs whose two directions' audio headers differ in their
+   * tag alone (postcard): rewrites, in place, the audio header at `buf[offset...]` that the
+   * other direction's `readAudio` accepted into this direction's, with the same fields.
+   */
+  retagAudio?(buf: Uint8Array, offset: number): void;
 }
 
 /** A codec: both directions under one name. */

@@ -315,11 +315,14 @@ let failKind: DecodeErrorKind = "invalid";
 let failAt = 0;
 let failWhat = "";
 const STOP = { stop: true };
+/** Set by {@link stop} before it throws: how the catch tells STOP from any other throw (no object comparison, ESPRUINO.md). */
+let stopped = false;
 
 function stop(kind: DecodeErrorKind, at: number, what: string): never {
   failKind = kind;
   failAt = at;
   failWhat = what;
+  stopped = true;
   throw STOP;
 }
 
@@ -573,6 +576,7 @@ function formats(): StreamFormats {
 function decodeWith(t: Table, buf: Uint8Array, offset: number): DecodeResult<Message> {
   B = buf;
   P = offset;
+  stopped = false;
   let r: DecodeResult<Message>;
   try {
     if (!(offset >= 0) || Math.floor(offset) !== offset) stop("invalid", 0, "a byte offset");
@@ -587,7 +591,7 @@ function decodeWith(t: Table, buf: Uint8Array, offset: number): DecodeResult<Mes
     r = { ok: true, message: m, end: P };
   } catch (e) {
     r =
-      e === STOP
+      stopped
         ? fail(failKind, failAt, failWhat)
         : fail("invalid", P, "msgpack (internal error: " + String(e) + ")");
   }

@@ -7,7 +7,14 @@
  */
 import type { ClientMessage, ServerMessage } from "../message.js";
 import { type Codec, type DecodeResult, fail, type MessageCodec } from "./codec.js";
-import { decodeClient, encodeServer, serverLength } from "./postcard.js";
+import {
+  decodeClient,
+  encodeServer,
+  readClientAudio,
+  retagServerAudio,
+  serverLength,
+  writeServerAudio,
+} from "./postcard.js";
 
 function noEncode(): number {
   throw new Error("postcard-server: this build only encodes server messages");
@@ -21,11 +28,14 @@ const client: MessageCodec<ClientMessage> = {
   encodingLength: noEncode,
   encode: noEncode,
   decode: decodeClient,
+  readAudio: readClientAudio,
 };
 const server: MessageCodec<ServerMessage> = {
   encodingLength: serverLength,
   encode: encodeServer,
   decode: noDecode,
+  writeAudio: writeServerAudio,
+  retagAudio: retagServerAudio,
 };
 
 /** The server's half of postcard: client messages in, server messages out. */

@@ -25,6 +25,7 @@ import {
   sampleTypeIndex,
 } from "../format.js";
 import { type AudioHeader, Client, type ClientMessage, Server, type ServerMessage } from "../message.js";
+import type { U64 } from "../u64.js";
 import { type Codec, type DecodeResult, fail, type MessageCodec } from "./codec.js";
 
 /** Length of an encoded audio header: tag, stream_idx u32, byte_idx u64, n_bytes u32. */
@@ -382,11 +383,78 @@ export function decodeServer(buf: Uint8Array, offset: number): DecodeResult<Serv
   return { ok: true, message: m, end: cursor };
 }
 
+/*
+ * The audio shortcut (MessageCodec.readAudio / writeAudio): one function per direction and per
+ * half, the byte arithmetic written out inline, because on Espruino each call and each property
+ * lookup costs microseconds and these run once per audio datagram. Only the canonical one-byte
+ * tag is recognised; anything else takes the general decoder, which gives the same result.
+ */
+
+/**
+ * Reads the audio header with tag `tag` at `buf[o]` into `into`; the payload offset, or -1. A
+ * DataView made per call costs less on Espruino than the 16 byte reads and shifts (measured:
+ * 62 us against 79 us); the length check comes first, since Espruino's DataView does not check.
+ */
+function readAudioHeader(buf: Uint8Array, o: number, tag: number, into: AudioHeader): number {
+  if (buf[o] !== tag || buf.length < o + POSTCARD_AUDIO_HEADER_BYTES) return -1;
+  const v = new DataView(buf.buffer, buf.byteOffset + o);
+  into.streamIdx = v.getUint32(1, true);
+  const b = into.byteIdx;
+  b.lo = v.getUint32(5, true);
+  b.hi = v.getUint32(9, true);
+  into.nBytes = v.getUint32(13, true);
+  return o + POSTCARD_AUDIO_HEADER_BYTES;
+}
+
+/** Writes an audio header with tag `tag` at `buf[o]` (the caller checked that it fits); its length. */
+function writeAudioHeader(buf: Uint8Array, o: number, tag: number, s: number, b: U64, n: number): number {
+  const v = new DataView(buf.buffer, buf.byteOffset + o);
+  v.setUint8(0, tag);
+  v.setUint32(1, s, true);
+  v.setUint32(5, b.lo, true);
+  v.setUint32(9, b.hi, true);
+  v.setUint32(13, n, true);
+  return POSTCARD_AUDIO_HEADER_BYTES;
+}
+
+/** The audio shortcut's reader for client messages (what a server receives). */
+export function readClientAudio(buf: Uint8Array, offset: number, into: AudioHeader): number {
+  return readAudioHeader(buf, offset, CLIENT_TAG.AUDIO, into);
+}
+
+/** The audio shortcut's reader for server messages (what a client receives). */
+export function readServerAudio(buf: Uint8Array, offset: number, into: AudioHeader): number {
+  return readAudioHeader(buf, offset, SERVER_TAG.AUDIO, into);
+}
+
+/** The audio shortcut's writer for client messages. */
+export function writeClientAudio(buf: Uint8Array, offset: number, s: number, b: U64, n: number): number {
+  return writeAudioHeader(buf, offset, CLIENT_TAG.AUDIO, s, b, n);
+}
+
+/** The audio shortcut's writer for server messages (what a server sends). */
+export function writeServerAudio(buf: Uint8Array, offset: number, s: number, b: U64, n: number): number {
+  return writeAudioHeader(buf, offset, SERVER_TAG.AUDIO, s, b, n);
+}
+
+/** The shortcut's turnaround for server messages: a client's audio header becomes the server's (tags differ, fields do not). */
+export function retagServerAudio(buf: Uint8Array, offset: number): void {
+  buf[offset] = SERVER_TAG.AUDIO;
+}
+
+/** The shortcut's turnaround for client messages: a server's audio header becomes the client's. */
+export function retagClientAudio(buf: Uint8Array, offset: number): void {
+  buf[offset] = CLIENT_TAG.AUDIO;
+}
+
 /** Client-to-server messages in postcard. */
 export const postcardClient: MessageCodec<ClientMessage> = {
   encodingLength: clientLength,
   encode: encodeClient,
   decode: decodeClient,
+  readAudio: readClientAudio,
+  writeAudio: writeClientAudio,
+  retagAudio: retagClientAudio,
 };
 
 /** Server-to-client messages in postcard. */
@@ -394,6 +462,9 @@ export const postcardServer: MessageCodec<ServerMessage> = {
   encodingLength: serverLength,
   encode: encodeServer,
   decode: decodeServer,
+  readAudio: readServerAudio,
+  writeAudio: writeServerAudio,
+  retagAudio: retagServerAudio,
 };
 
 /** The postcard codec, both directions. */

@@ -218,6 +218,8 @@ export class FakeDgram implements DgramModule {
 export class FakeDgramSocket implements DgramSocket {
   state: "new" | "bound" | "closed" = "new";
   port = -1;
+  /** Espruino's send queue (each datagram behind 8 header bytes): set it to model a backlog. */
+  dSnd: string | undefined = undefined;
   readonly options: DgramSocketOptions;
   private readonly dgram: FakeDgram;
   private readonly messageListeners: ((msg: string, rinfo: DgramRemoteInfo) => void)[] = [];
