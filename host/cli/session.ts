@@ -10,6 +10,7 @@ import { existsSync, statSync } from "node:fs";
 import { isIPv4 } from "node:net";
 import { dirname } from "node:path";
 import { DEFAULT_SERVER_PORT } from "../../shared/endpoint/constants.js";
+import { DEFAULT_MIN_DELIVERED_PERCENT } from "../client/delivery.js";
 import { parseDuration } from "../client/describe.js";
 import { reportLines, statusLine, toJson } from "../client/report.js";
 import { runSession, type Session, type SessionOptions } from "../client/session.js";
@@ -21,7 +22,7 @@ import { EXIT, type Io, UsageError } from "./usage.js";
 const HELP = `usage: syfala session SERVER[:PORT] [--duration 10s] [--record FILE.wav]
                       [--play FILE.wav | --tone HZ | --pattern] [--latency-ms 20]
                       [--codec postcard|msgpack] [--check-loopback] [--expect-pattern]
-                      [--timeout 3s] [--json]
+                      [--min-delivered 90] [--timeout 3s] [--json]
 
 Connects to the server at SERVER (IPv4 address or host name; PORT defaults to 6910), starts IO,
 streams for --duration (default 10s; "10s", "500ms", "2m" or seconds), stops IO, disconnects and
@@ -44,6 +45,10 @@ jitter; per output stream what was sent; round-trip times (Start/Stop replies, l
   --expect-pattern    for a server whose inputs send the test pattern (source "pattern"): every
                       byte received on input s must be (k*31 + s*7) & 0xff at its index k, and
                       the bytes padded for losses are counted; exit 1 on a mismatch
+  --min-delivered P   fail (exit 1) when an input stream delivered less than P % of the bytes
+                      due over the IO time (less the playout latency and one packet), counting
+                      lost bytes (the server's skips among them) and bytes later than
+                      --latency-ms as not delivered (default 90; 0: no check)
   --codec             the codec to speak (default postcard)
   --timeout           how long to wait for the server's answer (default 3s)
   --json              print the report as one JSON object
@@ -51,7 +56,7 @@ jitter; per output stream what was sent; round-trip times (Start/Stop replies, l
 Formats are only known once the server answers: a request they cannot satisfy (a WAV file of
 another format, a stream a WAV cannot hold) refuses the connection and fails before any audio.
 A live status line is shown on a terminal. Exit codes: 0 done, 1 failed (no answer, refused,
-connection lost, loopback or content mismatch), 2 bad arguments, 130 interrupted (Ctrl-C), 143 SIGTERM.`;
+connection lost, loopback or content mismatch, too little delivered), 2 bad arguments, 130 interrupted (Ctrl-C), 143 SIGTERM.`;
 
 const CODECS = ["postcard", "msgpack"] as const;
 
@@ -143,6 +148,7 @@ export async function sessionCommand(args: string[], io: Io): Promise<number> {
     tone: { type: "string" },
     pattern: { type: "boolean" },
     "latency-ms": { type: "string" },
+    "min-delivered": { type: "string" },
     codec: { type: "string" },
     "check-loopback": { type: "boolean" },
     "expect-pattern": { type: "boolean" },
@@ -160,6 +166,13 @@ export async function sessionCommand(args: string[], io: Io): Promise<number> {
   const durationMs = durationOption("duration", values.duration, 10000);
   const timeoutMs = durationOption("timeout", values.timeout, 3000);
   const latencyMs = numberOption("latency-ms", values["latency-ms"], 20, 0, 10000);
+  const minDelivered = numberOption(
+    "min-delivered",
+    values["min-delivered"],
+    DEFAULT_MIN_DELIVERED_PERCENT,
+    0,
+    100,
+  );
   const codec = oneOf("codec", values.codec, CODECS, "postcard");
   const check = values["check-loopback"] === true;
   const json = values.json === true;
@@ -177,6 +190,7 @@ export async function sessionCommand(args: string[], io: Io): Promise<number> {
     codec,
     source,
     latencyMs,
+    minDeliveredPercent: minDelivered,
     checkLoopback: check,
     ...(values["expect-pattern"] === true ? { expect: { kind: "pattern" } } : {}),
     ...(values.record === undefined ? {} : { record: values.record }),
@@ -217,13 +231,14 @@ export async function sessionCommand(args: string[], io: Io): Promise<number> {
     if (tty) process.stderr.write("\r\x1b[K");
   }
 
-  const { report, failure, interrupted, loopbackProblems, contentProblems } = result;
+  const { report, failure, interrupted, loopbackProblems, contentProblems, deliveryProblems } = result;
   const connected = report.formats !== undefined && failure?.kind !== "refused";
   let error: string | undefined;
   if (interrupted) error = undefined;
   else if (failure !== undefined) error = failure.message;
   else if (loopbackProblems.length > 0) error = `loopback check failed: ${loopbackProblems.join("; ")}`;
   else if (contentProblems.length > 0) error = `content check failed: ${contentProblems.join("; ")}`;
+  else if (deliveryProblems.length > 0) error = `too little delivered: ${deliveryProblems.join("; ")}`;
 
   if (json) {
     io.out(

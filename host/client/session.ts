@@ -29,6 +29,7 @@ import { WavError, wavLayout } from "../media/wav.js";
 import { hostCodec } from "../wire/codecs.js";
 import { Client, type ClientRuntimeOptions, type Ticker } from "./client.js";
 import { type ContentVerdict, describeContent } from "./content.js";
+import { DEFAULT_MIN_DELIVERED_PERCENT, deliveryProblems } from "./delivery.js";
 import { describeStreamFormat } from "./describe.js";
 import { describeVerdict, type LoopbackVerdict } from "./loopback.js";
 import { createSource, type SourceSpec, sameSignal, sourceProblem } from "./sources.js";
@@ -60,6 +61,12 @@ export interface SessionOptions
    * table and rounding (firmware/audio/source.ts), which a client cannot know.
    */
   readonly expect?: { readonly kind: "pattern" };
+  /**
+   * The least share (percent) of its due bytes each input stream must deliver in time, else
+   * the run reports a delivery problem (delivery.ts). Defaults to
+   * DEFAULT_MIN_DELIVERED_PERCENT (90); 0 turns the check off.
+   */
+  readonly minDeliveredPercent?: number;
 }
 
 /** Why a session failed. */
@@ -105,6 +112,8 @@ export function maxAudioHeaderBytes(codec: Codec): number {
 export interface InputReport extends StreamStatsSnapshot {
   readonly stream: number;
   readonly format: Format;
+  /** Stream bytes up to the furthest one received (the next expected byte index). */
+  readonly streamBytes: number;
   /** Lost bytes as a percentage of the stream bytes up to the furthest one received. */
   readonly lostPercent: number;
   /** Achieved latency of the messages (ms from their first sample's due time to arrival). */
@@ -380,6 +389,7 @@ export class Session {
           stream: i.index,
           format: i.format,
           ...s,
+          streamBytes: i.stats.nextByte,
           lostPercent: i.stats.nextByte === 0 ? 0 : (100 * s.lostBytes) / i.stats.nextByte,
           latency: i.latency.snapshot(),
           recording: i.writer === undefined ? undefined : { path: i.writer.path, frames: i.writer.frames },
@@ -639,6 +649,8 @@ export interface RunResult {
   readonly loopbackProblems: readonly string[];
   /** The content check failed (only with `expect`): one line per failing input stream. */
   readonly contentProblems: readonly string[];
+  /** Inputs that delivered less than `minDeliveredPercent` of their due bytes: one line each. */
+  readonly deliveryProblems: readonly string[];
 }
 
 /** Connect, start IO, stream for `durationMs`, stop IO, disconnect: the whole session, never throwing a SessionError. */
@@ -680,5 +692,14 @@ export async function runSession(options: SessionOptions, run: RunOptions): Prom
     options.expect !== undefined && failure === undefined
       ? report.content.filter((v) => !v.ok).map(describeContent)
       : [];
-  return { report, failure, interrupted, loopbackProblems, contentProblems };
+  const delivered =
+    failure === undefined && !interrupted
+      ? deliveryProblems(
+          report.inputs,
+          report.ioMs,
+          options.latencyMs ?? 20,
+          options.minDeliveredPercent ?? DEFAULT_MIN_DELIVERED_PERCENT,
+        )
+      : [];
+  return { report, failure, interrupted, loopbackProblems, contentProblems, deliveryProblems: delivered };
 }
