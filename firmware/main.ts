@@ -127,7 +127,7 @@ function now(): number {
 /** Sends everything the engine queued. */
 function flush(a: App): void {
   for (let t = a.engine.pollTransmit(); t !== undefined; t = a.engine.pollTransmit()) {
-    a.udp.send(t.data, t.address, t.port);
+    a.udp.send(t.data, t.data.length, t.address, t.port);
   }
 }
 
@@ -150,11 +150,11 @@ function reflect(
     a.skipped++;
     return;
   }
-  if (a.engine.echoAudio(peer, streamIdx, data, start)) udp.send(data, peer.address, peer.port);
+  if (a.engine.echoAudio(peer, streamIdx, data, start)) udp.send(data, data.length, peer.address, peer.port);
   else {
     const n = a.engine.writeAudio(peer, streamIdx, byteIdx, data.subarray(start), a.tx, 0);
     if (n === 0) return;
-    udp.sendFrom(a.tx, n, peer.address, peer.port);
+    udp.send(a.tx, n, peer.address, peer.port);
   }
   a.reflected++;
 }
@@ -241,7 +241,7 @@ function pumpStream(a: App, peer: PeerInfo, idx: number, s: InputStream, nowMs: 
       s.source.fill(a.payload, 0, pb, s.pacer.taken);
       const n = a.engine.writeAudio(peer, idx, s.byteIdx, s.view, a.tx, 0);
       if (n === 0) return;
-      a.udp.sendFrom(a.tx, n, peer.address, peer.port);
+      a.udp.send(a.tx, n, peer.address, peer.port);
       a.audioOut++;
     }
     s.pacer.take(pb);
@@ -346,7 +346,7 @@ function start(): App {
     skipped: 0,
   };
   udp.onDatagram((data, address, port) => {
-    engine.receive(data, address, port, now());
+    if (!engine.receive(data, address, port, Date.now())) return;
     drainEvents(a);
     flush(a);
   });

@@ -25,7 +25,16 @@ declare function getTime(): number;
 declare const E: EspruinoE;
 declare const console: { log(...args: unknown[]): void };
 
-const REPEAT = 200;
+/**
+ * Set by a prelude to count instructions instead (bench/espruino-steps.ts runs it under
+ * callgrind): only step number SYFALA_STEP runs, SYFALA_REPEAT times, so that the difference
+ * between two runs is that step's cost whatever else the machine is doing.
+ */
+declare const SYFALA_STEP: number | undefined;
+declare const SYFALA_REPEAT: number | undefined;
+const ONLY = typeof SYFALA_STEP === "undefined" ? -1 : SYFALA_STEP;
+const REPEAT = typeof SYFALA_REPEAT === "undefined" ? 200 : SYFALA_REPEAT;
+let stepNo = 0;
 const F: Format = { sampleRate: 16000, channelCount: 1, bufferSize: 256, sampleType: "I16" };
 const PEER_ADDR = "127.0.0.1";
 const PEER_PORT = 47999;
@@ -35,6 +44,12 @@ let now = 1000;
 
 /** Mean microseconds of `fn` over REPEAT calls, less an empty call's. */
 function time(name: string, fn: () => void): void {
+  const k = stepNo++;
+  if (ONLY >= 0) {
+    if (k === ONLY) for (let i = 0; i < REPEAT; i++) fn();
+    out[name] = k;
+    return;
+  }
   const t0 = getTime();
   for (let i = 0; i < REPEAT; i++) fn();
   const t1 = getTime();
@@ -48,6 +63,7 @@ function empty(): void {
 }
 
 let echoed = 0;
+let echo = true;
 const engine = new ServerEngine({
   formats: { inputs: [F, F], outputs: [F] },
   codecs: FIRMWARE_CODECS,
@@ -55,7 +71,7 @@ const engine = new ServerEngine({
   maxStreamingClients: 4,
   onStartIO: () => "ok",
   onAudio: (p, streamIdx, _byteIdx, data, start) => {
-    if (engine.echoAudio(p, streamIdx, data, start)) echoed++;
+    if (echo && engine.echoAudio(p, streamIdx, data, start)) echoed++;
   },
 });
 const peer = PEER_ADDR + ":" + PEER_PORT;
@@ -129,6 +145,17 @@ time("engine.receive audio, sink echoes in place (+ encode)", () => {
   engine.receive(dgramBuf, PEER_ADDR, PEER_PORT, now);
 });
 const payload = dgramBuf.subarray(17);
+time("engine.receive audio, sink does nothing (+ encode)", () => {
+  echo = false;
+  nextAudio();
+  engine.receive(dgramBuf, PEER_ADDR, PEER_PORT, now);
+  echo = true;
+});
+const stranger = PEER_PORT + 1;
+time("engine.receive audio from a stranger (+ encode)", () => {
+  nextAudio();
+  engine.receive(dgramBuf, PEER_ADDR, stranger, now);
+});
 time("engine.writeAudio (512 B)", () => {
   engine.writeAudio(peer, 0, byteIdx, payload, tx, 0);
 });

@@ -11,11 +11,9 @@
  * - `send` takes strings only. We rely on two measured facts: `E.toString(u8)` of a view that
  *   covers its whole ArrayBuffer **aliases** the memory (no copy, and the string shows later
  *   writes to the array), and the 5-argument `send(str, offset, length, port, address)` copies
- *   `length` bytes before it returns. So a prefix of the firmware's transmit buffer is sent from
- *   its aliasing string ({@link sendFrom}: no string of ours); whole arrays (control datagrams,
- *   a received datagram turned around in place) go through {@link send}. (The string is made
- *   per send, 12 us: a cached one would alias too, but the emulator cannot model a string that
- *   changes.) Never compare typed
+ *   `length` bytes before it returns. So {@link send} sends a prefix of a whole buffer from its
+ *   aliasing string: no string of ours. (The string is made per send, 12 us: a cached one would
+ *   alias too, but the emulator cannot model a string that changes.) Never compare typed
  *   arrays or ArrayBuffers to tell buffers apart: Espruino compares their contents as text,
  *   slowly (ESPRUINO.md);
  * - `send` has no backpressure: it appends the datagram (plus an 8-byte header) to the socket's
@@ -81,25 +79,14 @@ export class EspruinoUdp {
   }
 
   /**
-   * Sends `data` whole; dropped while no socket is open. Without a copy of ours when `data`
-   * covers its whole ArrayBuffer (E.toString aliases it); a subarray is copied into a string.
+   * Sends the first `length` bytes of `buf`; dropped while no socket is open. Without a copy of
+   * ours when `buf` covers its whole ArrayBuffer (E.toString aliases it: the firmware's transmit
+   * buffer, a control datagram, a received datagram turned around in place); a subarray is
+   * copied into a string first.
    */
-  send(data: Uint8Array, address: string, port: number): void {
-    this.sendString(this.deps.E.toString(data), data.length, address, port);
-  }
-
-  /**
-   * Sends the first `length` bytes of `buf`, a preallocated transmit buffer that covers its
-   * whole ArrayBuffer (so E.toString aliases it: no copy of ours); dropped while no socket is open.
-   */
-  sendFrom(buf: Uint8Array, length: number, address: string, port: number): void {
-    this.sendString(this.deps.E.toString(buf), length, address, port);
-  }
-
-  /** Sends the first `length` bytes of the binary string `str`; dropped while no socket is open. */
-  private sendString(str: string, length: number, address: string, port: number): void {
+  send(buf: Uint8Array, length: number, address: string, port: number): void {
     try {
-      (this.sock as DgramSocket).send(str, 0, length, port, address);
+      (this.sock as DgramSocket).send(this.deps.E.toString(buf), 0, length, port, address);
       this.stats.sent++;
     } catch (_e) {
       // dropped: no socket (being reopened), or Espruino refused it ("Not enough stack memory")

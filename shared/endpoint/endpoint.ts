@@ -81,6 +81,11 @@ const HEARTBEAT: CommonMessage = { type: "heartbeat" };
 /** Disconnect, in either direction. */
 export const DISCONNECT: CommonMessage = { type: "disconnect" };
 
+/** The audio shortcut of a codec without one: nothing is its audio header. */
+function noAudio(): number {
+  return -1;
+}
+
 /** Appends `item` to `queue`, dropping the oldest entry beyond `capacity`; returns the entries dropped (0 or 1). */
 function pushBounded<T>(queue: T[], item: T, capacity: number): number {
   queue.push(item);
@@ -94,37 +99,41 @@ function pushBounded<T>(queue: T[], item: T, capacity: number): number {
  * engine's events, `P` its peer record.
  */
 export abstract class Endpoint<In, Out, Ev, P extends Peer> {
-  /** The timing in use. */
-  readonly timing: Timing;
+  // Fields are assigned in the constructor in the order the audio path reads them: Espruino
+  // finds a property by walking the object's list (own fields, then the prototypes' methods).
+
   /** Counters for datagrams that belong to no connected peer, and queue overflows. */
   readonly stats: EngineStats;
+  /** The peer of the last datagram (most datagrams come from the one streaming peer). */
+  private last: P | undefined;
+  /** The audio shortcut's reader of what peers send us (postcard's; -1 for all when it has none). */
+  private readonly readAudioIn: (buf: Uint8Array, offset: number, into: AudioHeader) => number;
+  /** The header the audio shortcut decodes into (one, reused). */
+  private readonly inHeader: AudioHeader;
+  private readonly audioSink: AudioSink | undefined;
   /** The codecs given. */
   protected readonly codecs: EndpointCodecs;
   /** The connected peers. */
-  protected readonly peers: P[] = [];
+  protected readonly peers: P[];
+  /** The loopback turnaround of what we send in postcard, if it has one. */
+  private readonly retagOut: ((buf: Uint8Array, offset: number) => void) | undefined;
+  /** The timing in use. */
+  readonly timing: Timing;
   /** Capacity of each queue (see {@link EndpointOptions.queueCapacity}). */
   protected queueCapacity: number;
   private readonly makeReceiver: ReceiverFactory | undefined;
-  private readonly transmits: Transmit[] = [];
-  private readonly events: (Ev | EndpointEvent)[] = [];
+  private readonly transmits: Transmit[];
+  private readonly events: (Ev | EndpointEvent)[];
   private readonly audio: AudioEvent;
   /** True while {@link audio} waits in the event queue (no search of the queue for it). */
-  private audioQueued = false;
+  private audioQueued: boolean;
   private readonly audioMsg: { readonly type: "audio"; readonly header: AudioHeader };
-  /** The header the audio shortcut decodes into (one, reused). */
-  private readonly inHeader: AudioHeader;
-  /** The postcard decoder of what peers send us (the audio shortcut's). */
-  private readonly postcardIn: MessageCodec<In>;
-  private readonly audioSink: AudioSink | undefined;
 
   constructor(options: EndpointOptions) {
-    this.codecs = options.codecs;
-    this.timing = resolveTiming(options.timing);
     const cap = options.queueCapacity === undefined ? QUEUE_CAPACITY : options.queueCapacity;
     if (!(cap >= 1) || Math.floor(cap) !== cap) {
       throw new Error('"queueCapacity" must be a positive integer, got ' + cap);
     }
-    this.queueCapacity = cap;
     this.stats = {
       datagramsIn: 0,
       datagramsOut: 0,
@@ -134,7 +143,20 @@ export abstract class Endpoint<In, Out, Ev, P extends Peer> {
       transmitsDropped: 0,
       eventsDropped: 0,
     };
+    this.last = undefined;
+    const read = this.decoder(options.codecs.postcard).readAudio;
+    this.readAudioIn = read === undefined ? noAudio : read;
+    this.inHeader = { streamIdx: 0, byteIdx: { hi: 0, lo: 0 }, nBytes: 0 };
+    this.audioSink = options.onAudio;
+    this.codecs = options.codecs;
+    this.peers = [];
+    this.retagOut = this.encoder(options.codecs.postcard).retagAudio;
+    this.timing = resolveTiming(options.timing);
+    this.queueCapacity = cap;
     this.makeReceiver = options.receivers;
+    this.transmits = [];
+    this.events = [];
+    this.audioQueued = false;
     const zero: U64 = { hi: 0, lo: 0 };
     this.audio = {
       type: "audio",
@@ -145,9 +167,6 @@ export abstract class Endpoint<In, Out, Ev, P extends Peer> {
       status: 0,
     };
     this.audioMsg = { type: "audio", header: { streamIdx: 0, byteIdx: zero, nBytes: 0 } };
-    this.inHeader = { streamIdx: 0, byteIdx: { hi: 0, lo: 0 }, nBytes: 0 };
-    this.postcardIn = this.decoder(options.codecs.postcard);
-    this.audioSink = options.onAudio;
   }
 
   /** The codec half that decodes what peers send us. */
@@ -182,21 +201,24 @@ export abstract class Endpoint<In, Out, Ev, P extends Peer> {
   /**
    * Handles one datagram from `address:port` received at `nowMs`. Never throws (unless an
    * application callback or sink does); bad or out-of-place datagrams are counted and ignored.
-   * An audio event's payload is a view into `data`, valid until the next call.
+   * An audio event's payload is a view into `data`, valid until the next call. Returns false
+   * when it certainly queued nothing (no transmit, no event: an undecodable datagram, or audio
+   * that went to the sink), so a caller on a slow interpreter may skip polling; true otherwise.
    */
-  receive(data: Uint8Array, address: string, port: number, nowMs: number): void {
+  receive(data: Uint8Array, address: string, port: number, nowMs: number): boolean {
     const st = this.stats;
     st.datagramsIn++;
-    const p = this.find(address, port);
+    let p = this.last;
+    if (p === undefined || p.port !== port || p.address !== address) {
+      p = this.find(address, port);
+      this.last = p;
+    }
     if (p !== undefined) {
       p.stats.datagramsIn++;
       // The audio shortcut: a postcard audio header read in place, no message built.
-      const read = this.postcardIn.readAudio;
-      const start = read === undefined ? -1 : read(data, 0, this.inHeader);
-      if (start >= 0) {
-        this.onAudio(p, this.inHeader, data, start, this.codecs.postcard, nowMs);
-        return;
-      }
+      const h = this.inHeader;
+      const start = this.readAudioIn(data, 0, h);
+      if (start >= 0) return this.onAudio(p, h, data, start, this.codecs.postcard, nowMs);
     }
     const codec = codecByName(this.codecs, detectCodec(data, 0));
     const d = codec === undefined ? undefined : this.decoder(codec).decode(data, 0);
@@ -206,10 +228,11 @@ export abstract class Endpoint<In, Out, Ev, P extends Peer> {
         st.fromUnknown++;
         st.badFromUnknown++;
       }
-      return;
+      return false;
     }
     if (p === undefined) this.fromStranger(d.message, codec, address, port, nowMs);
     else this.onMessage(d.message, codec, p, nowMs, data, d.end);
+    return true;
   }
 
   /**
@@ -280,25 +303,26 @@ export abstract class Endpoint<In, Out, Ev, P extends Peer> {
     if (p === undefined || !this.sending(p) || p.outFormats[streamIdx] === undefined) return 0;
     const n = payload.length;
     const codec = this.encoder(p.codec);
+    // the shortcut (postcard): a fixed 17-byte header written in place, no message built
     const write = codec.writeAudio;
-    let headerLength: number;
-    if (write !== undefined) {
-      // the shortcut: a fixed-layout header (postcard), 17 bytes, written in place
-      if (!(outOffset >= 0 && outOffset + 17 + n <= out.length)) throw new Error("writeAudio: does not fit");
-      headerLength = write(out, outOffset, streamIdx, byteIdx, n);
-    } else {
+    let headerLength = 17;
+    if (write === undefined) {
       const h = this.audioMsg.header;
       h.streamIdx = streamIdx;
       h.byteIdx = byteIdx;
       h.nBytes = n;
       headerLength = codec.encodingLength(this.audioMsg);
-      if (!(outOffset >= 0 && outOffset + headerLength + n <= out.length)) {
-        throw new Error("writeAudio: does not fit");
-      }
-      codec.encode(this.audioMsg, out, outOffset);
     }
+    if (!(outOffset >= 0 && outOffset + headerLength + n <= out.length))
+      throw new Error("writeAudio: does not fit");
+    if (write === undefined) codec.encode(this.audioMsg, out, outOffset);
+    else write(out, outOffset, streamIdx, byteIdx, n);
     out.set(payload, outOffset + headerLength);
-    this.countAudioOut(p);
+    const ps = p.stats;
+    ps.audioOut++;
+    ps.datagramsOut++;
+    this.stats.datagramsOut++;
+    p.sentSinceMark = true;
     return headerLength + n;
   }
 
@@ -314,10 +338,11 @@ export abstract class Endpoint<In, Out, Ev, P extends Peer> {
    */
   echoAudio(peer: PeerInfo, streamIdx: number, data: Uint8Array, start: number): boolean {
     const p = peer as P;
-    const retag = this.encoder(p.codec).retagAudio;
+    const retag = this.retagOut;
     if (
       retag === undefined ||
       start !== 17 ||
+      p.codec.name !== "postcard" ||
       streamIdx !== this.inHeader.streamIdx ||
       !this.sending(p) ||
       p.outFormats[streamIdx] === undefined
@@ -325,16 +350,12 @@ export abstract class Endpoint<In, Out, Ev, P extends Peer> {
       return false;
     }
     retag(data, 0);
-    this.countAudioOut(p);
-    return true;
-  }
-
-  /** An audio datagram written for `p`: counted, and sending counts as activity. */
-  private countAudioOut(p: P): void {
-    p.sentSinceMark = true;
-    p.stats.audioOut++;
-    p.stats.datagramsOut++;
+    const ps = p.stats;
+    ps.audioOut++;
+    ps.datagramsOut++;
     this.stats.datagramsOut++;
+    p.sentSinceMark = true;
+    return true;
   }
 
   /** Sends Disconnect to `peer` and ends the connection (events follow). Returns false when it is not connected. */
@@ -439,8 +460,9 @@ export abstract class Endpoint<In, Out, Ev, P extends Peer> {
 
   /**
    * An audio message from connected peer `p`, payload `data[end...]`: handed to the stream's
-   * receiver, then an audio event. Discarded and counted in `discardedAudio` when IO does not
-   * run (no receivers), the stream index is out of range, or n_bytes is not the payload length.
+   * receiver, then to the sink or an audio event (returns true when it queued one). Discarded
+   * and counted in `discardedAudio` when IO does not run (no receivers), the stream index is out
+   * of range, or n_bytes is not the payload length.
    */
   protected onAudio(
     p: P,
@@ -449,11 +471,11 @@ export abstract class Endpoint<In, Out, Ev, P extends Peer> {
     end: number,
     codec: Codec,
     nowMs: number,
-  ): void {
+  ): boolean {
     const r = p.receivers[header.streamIdx];
     if (r === undefined || header.nBytes !== data.length - end) {
       p.stats.discardedAudio++;
-      return;
+      return false;
     }
     // valid in this state: only now does it count as liveness and choose the reply codec
     p.codec = codec;
@@ -463,7 +485,7 @@ export abstract class Endpoint<In, Out, Ev, P extends Peer> {
     const sink = this.audioSink;
     if (sink !== undefined) {
       sink(p, header.streamIdx, header.byteIdx, data, end, status);
-      return;
+      return false;
     }
     const e = this.audio;
     e.peer = p.key;
@@ -484,11 +506,13 @@ export abstract class Endpoint<In, Out, Ev, P extends Peer> {
     }
     this.audioQueued = true;
     this.emit(e);
+    return true;
   }
 
   /** Forgets `p` (its IO already stopped) and reports the end of the connection. */
   protected forget(p: P, timedOut: boolean, by: DisconnectedBy): void {
     this.peers.splice(this.peers.indexOf(p), 1);
+    this.last = undefined;
     this.emit(
       timedOut
         ? { type: "timedOut", peer: p.key, stats: p.stats }

@@ -49,14 +49,15 @@ export interface PeerStats {
 
 /** A fresh set of per-peer counters, all zero. */
 export function newPeerStats(): PeerStats {
+  // The per-datagram counters first: Espruino finds a property by walking the object's list.
   return {
     datagramsIn: 0,
+    audioIn: 0,
+    audioOut: 0,
     datagramsOut: 0,
     bad: 0,
     unexpected: 0,
     discardedAudio: 0,
-    audioIn: 0,
-    audioOut: 0,
     gapMessages: 0,
     oldMessages: 0,
     invalidMessages: 0,

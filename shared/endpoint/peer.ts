@@ -35,24 +35,28 @@ export interface PeerInfo {
   readonly receivers: readonly ReceiverLike[];
 }
 
-/** The engines' peer record. Fields are the engines' to change. */
+/**
+ * The engines' peer record. Fields are the engines' to change. They are assigned in the order
+ * the audio path reads them: Espruino finds a property by walking the object's list, so the
+ * per-datagram ones come first.
+ */
 export class Peer implements PeerInfo {
-  readonly key: string;
-  readonly address: string;
   readonly port: number;
-  codec: Codec;
-  readonly formats: StreamFormats;
-  readonly inFormats: readonly Format[];
-  readonly outFormats: readonly Format[];
+  readonly address: string;
   readonly stats: PeerStats;
-  streaming = false;
+  receivers: ReceiverLike[];
+  codec: Codec;
   /** Last time a valid message from the peer refreshed its liveness (ms). */
   lastHeardMs: number;
+  streaming: boolean;
+  readonly outFormats: readonly Format[];
+  /** Audio was written for the peer since `lastSentMs` (writeAudio takes no clock). */
+  sentSinceMark: boolean;
   /** Last time we sent it a control message, or noticed audio sent to it (ms). */
   lastSentMs: number;
-  /** Audio was written for the peer since `lastSentMs` (writeAudio takes no clock). */
-  sentSinceMark = false;
-  receivers: ReceiverLike[] = [];
+  readonly key: string;
+  readonly formats: StreamFormats;
+  readonly inFormats: readonly Format[];
 
   /** `asServer`: true in a server engine (the peer is a client). */
   constructor(
@@ -63,15 +67,18 @@ export class Peer implements PeerInfo {
     asServer: boolean,
     nowMs: number,
   ) {
-    this.address = address;
     this.port = port;
-    this.key = peerKey(address, port);
+    this.address = address;
+    this.stats = newPeerStats();
+    this.receivers = [];
     this.codec = codec;
+    this.lastHeardMs = nowMs;
+    this.streaming = false;
+    this.outFormats = asServer ? formats.inputs : formats.outputs;
+    this.sentSinceMark = false;
+    this.lastSentMs = nowMs;
+    this.key = peerKey(address, port);
     this.formats = formats;
     this.inFormats = asServer ? formats.outputs : formats.inputs;
-    this.outFormats = asServer ? formats.inputs : formats.outputs;
-    this.stats = newPeerStats();
-    this.lastHeardMs = nowMs;
-    this.lastSentMs = nowMs;
   }
 }

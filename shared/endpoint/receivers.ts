@@ -56,10 +56,11 @@ export type ReceiverFactory = (peer: string, streamIdx: number, format: Format) 
 export class IndexCheck implements ReceiverLike {
   /** The next expected stream byte index (u64). */
   readonly expected: U64 = { hi: 0, lo: 0 };
+  // (the in-order path's counter next to `expected`: Espruino walks an object's properties in order)
+  bytesReceived = 0;
   gapMessages = 0;
   oldMessages = 0;
   resyncs = 0;
-  bytesReceived = 0;
   bytesLost = 0;
 
   /** See the class comment: RECEIVE_ACCEPTED, RECEIVE_GAP, RECEIVE_OLD or RECEIVE_RESYNC. */

@@ -590,10 +590,9 @@ function decodeWith(t: Table, buf: Uint8Array, offset: number): DecodeResult<Mes
           : (t.msgs[i] as Message);
     r = { ok: true, message: m, end: P };
   } catch (e) {
-    r =
-      stopped
-        ? fail(failKind, failAt, failWhat)
-        : fail("invalid", P, "msgpack (internal error: " + String(e) + ")");
+    r = stopped
+      ? fail(failKind, failAt, failWhat)
+      : fail("invalid", P, "msgpack (internal error: " + String(e) + ")");
   }
   B = EMPTY;
   return r;
