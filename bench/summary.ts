@@ -3,6 +3,7 @@
  * run (the tables above it give the details). Rows whose part was not run (BENCH=...) are left out.
  */
 import type { EmulatorBenchResult } from "./emulator.js";
+import type { EspruinoBenchResult } from "./espruino.js";
 import { type BenchResult, fmtRate } from "./harness.js";
 
 interface Row {
@@ -23,6 +24,7 @@ export function printSummary(parts: {
   codec?: readonly BenchResult[];
   engine?: readonly BenchResult[];
   emulator?: EmulatorBenchResult;
+  espruino?: EspruinoBenchResult;
 }): void {
   const rows: Row[] = [];
   const pairs: [string, string, string][] = [
@@ -93,6 +95,26 @@ export function printSummary(parts: {
       figure: `emulated boards per process, ${s.name} format (${s.packetsPerSecPerBoard} packets/s each)`,
       ours: `${capped ? ">= " : ""}${s.maxBoards}`,
       baseline: capped ? "(the cap held)" : `${s.firstFailing} failed`,
+      ratio: "-",
+    });
+  }
+  const real = parts.espruino?.pings ?? [];
+  for (const w of [1, 4]) {
+    const echo = real.find((p) => p.window === w && p.name.startsWith("bare"));
+    const board = real.find((p) => p.window === w && !p.name.startsWith("bare"));
+    if (!echo || !board) continue;
+    rows.push({
+      figure: `real interpreter: loopback round trips/s, window ${w}`,
+      ours: fmtRate(board.perSec),
+      baseline: `${fmtRate(echo.perSec)} (bare Espruino echo)`,
+      ratio: ratio(board.perSec, echo.perSec),
+    });
+  }
+  for (const r of parts.espruino?.patterns ?? []) {
+    rows.push({
+      figure: `real interpreter: pattern board ${r.name}, on time / skipped`,
+      ours: `${r.onTimePercent.toFixed(1)} % / ${r.skippedPercent.toFixed(1)} %`,
+      baseline: `blocks ${r.idleBlocks} idle, ${r.streamingBlocks} streaming`,
       ratio: "-",
     });
   }
