@@ -355,7 +355,7 @@ describe("syfala list-ports", () => {
 });
 
 describe("over an emulated board's TCP console", () => {
-  it("flash puts the firmware into an empty board (RAM) with its configuration; it then answers Discovery", async () => {
+  it("flash --ram puts the firmware into an empty board (RAM) with its configuration; it then answers Discovery", async () => {
     const b = await board(47501);
     expect(b.storage.read(".bootcde")).toBeUndefined();
     expect(await discover(b.address, 47601, 5)).toBeUndefined();
@@ -372,6 +372,7 @@ describe("over an emulated board's TCP console", () => {
       config,
       "--wifi",
       `${AP.ssid}:${AP.password}`,
+      "--ram",
     ]);
     expect(r.err).toEqual([]);
     expect(r.code).toBe(0);

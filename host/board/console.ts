@@ -181,7 +181,8 @@ export class BoardConsole {
 
   /**
    * Evaluates a one-line JavaScript expression on the board and returns its value through
-   * JSON (undefined stays undefined). `before`: one-line statements run first, on lines of
+   * JSON. On Espruino `JSON.stringify(undefined)` is "null", so an undefined value comes back as
+   * null there (as undefined from a board that prints "undefined"): ask for an explicit value. `before`: one-line statements run first, on lines of
    * their own; an exception in any of them rejects.
    */
   async evaluate(
@@ -227,10 +228,15 @@ export class BoardConsole {
     await this.evaluateText("1", statements, this.timeoutMs);
   }
 
-  /** A Storage file's content (a binary string), or undefined when there is none. */
+  /**
+   * A Storage file's content (a binary string), or undefined when there is none. A missing file
+   * crosses the console as `null`: on Espruino `JSON.stringify(undefined)` is the string "null".
+   */
   async readFile(name: string): Promise<string | undefined> {
-    const v = await this.evaluate(`require("Storage").read(${jsLiteral(name)})`);
-    if (v === undefined) return undefined;
+    const v = await this.evaluate(
+      `(function(){var c=require("Storage").read(${jsLiteral(name)});return c===undefined?null:c})()`,
+    );
+    if (v === undefined || v === null) return undefined;
     if (typeof v !== "string")
       throw new BoardError(`Storage.read(${JSON.stringify(name)}) gave a ${typeof v}`);
     return v;

@@ -38,7 +38,7 @@ import {
 import { EXIT, type Io, UsageError } from "./usage.js";
 
 const HELP = `usage: syfala flash --port PORT [--firmware FILE] [--config FILE] [--wifi SSID[:PASSWORD]]
-                    [--save] [--baud N] [--json]
+                    [--ram] [--baud N] [--json]
 
 Uploads the firmware to a board with Espruino's upload tools, writes its configuration
 (syfala.json in the board's Storage) and checks that it runs.
@@ -49,8 +49,12 @@ ${PORT_HELP}
   --wifi SSID[:PASSWORD]
                    the Wi-Fi network, merged into --config, or else into the board's current
                    syfala.json (the first ':' separates name and password)
-  --save           store the firmware in flash (Storage .bootcde) so that it runs at power-on;
-                   without it the firmware runs from RAM until the next reset
+  --ram            upload into RAM only: the firmware runs until the next reset, and its code
+                   text stays in RAM, which may not fit an ESP32 (measured on Espruino 2v29:
+                   about 2,900 blocks in use from RAM against 2,200 from flash, of the
+                   2,500-3,500 an ESP32 with Wi-Fi has). Without it (the default, also
+                   --save) the firmware is stored in flash (Storage .bootcde) and runs at
+                   power-on
   --json           print one JSON object with the result instead of text
 Steps: connect; read the board (Espruino version, memory, its syfala.json); write the new
 configuration; upload (a progress bar on a terminal); verify: the firmware prints its boot line
@@ -154,6 +158,7 @@ export function makeFlashCommand(term: Terminal): (args: string[], io: Io) => Pr
       config: { type: "string" },
       wifi: { type: "string" },
       save: { type: "boolean" },
+      ram: { type: "boolean" },
       json: { type: "boolean" },
       help: { type: "boolean", short: "h" },
     });
@@ -166,7 +171,10 @@ export function makeFlashCommand(term: Terminal): (args: string[], io: Io) => Pr
     const baud = baudOption(values.baud);
     const wifi = wifiOption(values.wifi);
     const json = values.json === true;
-    const save = values.save === true;
+    if (values.save === true && values.ram === true) {
+      throw new UsageError("--save and --ram exclude each other (saving to flash is the default)");
+    }
+    const save = values.ram !== true;
     const firmwarePath = values.firmware ?? "build/firmware/syfala.min.js";
     if (!existsSync(firmwarePath)) {
       throw new UsageError(`firmware file not found: ${firmwarePath} (build it with 'make firmware')`);
@@ -255,7 +263,7 @@ export function makeFlashCommand(term: Terminal): (args: string[], io: Io) => Pr
           savedBytes = bootcde;
         } else {
           notes.push(
-            "the firmware runs from RAM: a reset or power cycle loses it (flash with --save to keep it)",
+            "the firmware runs from RAM: a reset or power cycle loses it, and its code takes RAM an ESP32 may not have (flash without --ram to keep it in flash)",
           );
           if (typeof bootcde === "number" && bootcde > 0) {
             notes.push(
