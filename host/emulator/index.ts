@@ -178,9 +178,15 @@ export async function startBoards(options: Partial<StartOptions> = {}): Promise<
  * could reach the Internet turned off: the board comes from the local board file, modules are
  * not looked up (MODULE_URL empty), no minifier, no compiler service, no board JSON URL; writes
  * are not throttled (SERIAL_THROTTLE_SEND=2: the console is TCP). `save` stores the code in
- * Storage (`.bootcde`, SAVE_ON_SEND=1) instead of RAM.
+ * Storage (`.bootcde`, SAVE_ON_SEND=1) instead of RAM. `boardFile`: another local board file
+ * (the real interpreter's, host/espruino/LINUX.json).
  */
-export function espruinoToolArgs(consolePort: number, file: string, save = false): string[] {
+export function espruinoToolArgs(
+  consolePort: number,
+  file: string,
+  save = false,
+  boardFile = BOARD_FILE,
+): string[] {
   const config = [
     "MODULE_URL=",
     "BOARD_JSON_URL=",
@@ -197,7 +203,7 @@ export function espruinoToolArgs(consolePort: number, file: string, save = false
     `tcp://127.0.0.1:${consolePort}`,
     "--no-ble",
     "--board",
-    BOARD_FILE,
+    boardFile,
     ...config.flatMap((c) => ["--config", c]),
     file,
   ];

@@ -1,7 +1,8 @@
 /**
  * Runs the REAL Espruino upload tool (node_modules/espruino) against an emulated board's TCP
  * console, as the network-namespace upload runners of the emulator tests do: its exit code and
- * everything it printed; killed after `timeoutMs`.
+ * everything it printed; killed after `timeoutMs`. `boardFile`: the board file to give it (default
+ * the emulator's).
  */
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
@@ -14,10 +15,14 @@ export function runEspruinoTool(
   file: string,
   save: boolean,
   timeoutMs: number,
+  boardFile?: string,
 ): Promise<{ code: number | null; output: string }> {
   const child = spawn(
     process.execPath,
-    [`${ROOT}node_modules/espruino/bin/espruino-cli.js`, ...espruinoToolArgs(consolePort, file, save)],
+    [
+      `${ROOT}node_modules/espruino/bin/espruino-cli.js`,
+      ...espruinoToolArgs(consolePort, file, save, boardFile),
+    ],
     { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] },
   );
   let output = "";
