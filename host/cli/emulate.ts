@@ -6,15 +6,23 @@
  * its address (or as one JSON object per line with --json-log). On Ctrl-C the boards shut down
  * like a real one being reset: `E.on('kill')` handlers first (the firmware can tell its clients),
  * then the sockets close; the exit code is 130 (143 on SIGTERM).
+ *
+ * `--engine espruino` runs each board as a real Espruino interpreter process instead
+ * (host/espruino/): the firmware file a board gets, an emulated Wi-Fi prelude, board i on UDP
+ * port + i - 1 at 127.0.0.1 (the interpreter binds every interface) and only board 1 with a
+ * console (its telnet port is fixed at 2323).
  */
 
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { join, resolve } from "node:path";
 import { type LogEntry, routeUnhandledRejections, startBoards } from "../emulator/index.js";
+import { type InterpreterBoards, startInterpreterBoards } from "../espruino/boards.js";
 import { oneOf, parse } from "./args.js";
 import { EXIT, type Io, UsageError } from "./usage.js";
 
 const HELP = `usage: syfala emulate [--boards N] [--config FILE] [--port 6910] [--console-port 2323]
                       [--firmware PATH] [--storage-dir DIR] [--profile esp32|linux] [--json-log]
+                      [--engine vm|espruino] [--espruino-bin PATH]
 
 Runs N emulated boards (default 1) with the firmware file (default build/firmware/syfala.js).
 Board i answers at 127.0.0.(i+1) on UDP --port (default 6910; written into the configuration)
@@ -27,9 +35,19 @@ emulated access point "syfala-emulator", no password, so that they join it). Sto
 6-datagram receive queue. Console output is printed as "[address] line"; --json-log prints one
 JSON object per line instead: {"time":ms,"board":i,"address":"...","kind":"console"|"emulator","text":"..."}.
 Ctrl-C (or SIGTERM) stops the boards: E.on('kill') handlers run, then the sockets close.
+--engine espruino runs each board as a real Espruino interpreter process (the Linux build: 
+--espruino-bin PATH, else $ESPRUINO_BIN) running the firmware file (default
+build/firmware/syfala.min.js), with an emulated Wi-Fi module added in front of it. Board i then
+serves on 127.0.0.1 (every interface) at UDP port + i - 1, since the interpreter cannot bind
+an address; only board 1 has a console, tcp://127.0.0.1:2323 (the interpreter's fixed telnet
+port); Storage is --storage-dir/espruino-board-N/espruino.flash (default: a temporary
+directory each, removed at the end). It has no 6-datagram receive queue and no analog pins,
+and each board busy-polls a CPU core while its socket is open. Ctrl-C kills the interpreters
+(no E.on('kill') handlers run).
 Exit codes: 130 after Ctrl-C, 143 after SIGTERM, 1 when the boards cannot start, 2 on bad arguments.`;
 
 const PROFILES = ["esp32", "linux"] as const;
+const ENGINES = ["vm", "espruino"] as const;
 
 function integer(
   option: string,
@@ -84,6 +102,8 @@ export async function emulateCommand(args: string[], io: Io): Promise<number> {
       firmware: { type: "string" },
       "storage-dir": { type: "string" },
       profile: { type: "string" },
+      engine: { type: "string" },
+      "espruino-bin": { type: "string" },
       "json-log": { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
@@ -94,10 +114,12 @@ export async function emulateCommand(args: string[], io: Io): Promise<number> {
     return EXIT.OK;
   }
   if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`);
+  const engine = oneOf("engine", values.engine, ENGINES, "vm");
   const count = integer("boards", values.boards, 1, 1, 253);
   const consolePort = integer("console-port", values["console-port"], 2323, 1, 65535 - count + 1);
   const profile = oneOf("profile", values.profile, PROFILES, "esp32");
-  const firmwarePath = values.firmware ?? "build/firmware/syfala.js";
+  const firmwarePath =
+    values.firmware ?? (engine === "vm" ? "build/firmware/syfala.js" : "build/firmware/syfala.min.js");
   if (!existsSync(firmwarePath)) {
     throw new UsageError(`firmware file not found: ${firmwarePath} (build it with 'make firmware')`);
   }
@@ -106,12 +128,37 @@ export async function emulateCommand(args: string[], io: Io): Promise<number> {
   // the configuration, the boards join the emulated access point, so that they can be reached.
   const config = hasSsid(given) ? given : { ...given, wifi: EMULATED_WIFI };
   const configPort = typeof config.port === "number" ? config.port : 6910;
-  const port = integer("port", values.port, configPort, 1, 65535);
+  const port = integer("port", values.port, configPort, 1, 65535 - count + 1);
   const json = values["json-log"] === true;
   const print = (entry: LogEntry): void => {
     if (json) io.out(JSON.stringify(entry));
     else io.out(`[${entry.address}] ${entry.kind === "emulator" ? "(emulator) " : ""}${entry.text}`);
   };
+  if (engine === "espruino") {
+    if (values.profile !== undefined) throw new UsageError("--profile is for --engine vm only");
+    if (values["console-port"] !== undefined && consolePort !== 2323) {
+      throw new UsageError("--engine espruino: the interpreter's console port is fixed at 2323");
+    }
+    const bin = values["espruino-bin"] ?? process.env["ESPRUINO_BIN"];
+    if (bin === undefined || bin === "") {
+      throw new UsageError(
+        "--engine espruino needs the interpreter: --espruino-bin PATH or ESPRUINO_BIN (README: the real-interpreter tier)",
+      );
+    }
+    if (!existsSync(bin)) throw new UsageError(`--espruino-bin: no such file: ${bin}`);
+    return emulateInterpreters(io, {
+      bin,
+      count,
+      firmwarePath: resolve(firmwarePath),
+      config,
+      port,
+      storageDir: values["storage-dir"],
+      json,
+      print,
+    });
+  } else if (values["espruino-bin"] !== undefined) {
+    throw new UsageError("--espruino-bin is for --engine espruino only");
+  }
 
   const unroute = routeUnhandledRejections();
   let lan: Awaited<ReturnType<typeof startBoards>>;
@@ -146,7 +193,17 @@ export async function emulateCommand(args: string[], io: Io): Promise<number> {
       io.out(`board ${b.index}: udp ${b.address}:${port}, console tcp://127.0.0.1:${b.consolePort}`);
     }
   }
-  const code = await new Promise<number>((resolve) => {
+  const code = await untilSignal();
+  await lan.stop();
+  unroute();
+  if (json) io.out(JSON.stringify({ event: "stopped" }));
+  else io.out("emulator stopped");
+  return code;
+}
+
+/** Resolves with the exit code once SIGINT (130) or SIGTERM (143) arrives. */
+function untilSignal(): Promise<number> {
+  return new Promise<number>((resolve) => {
     const onInt = (): void => done(EXIT.INTERRUPTED);
     const onTerm = (): void => done(128 + 15);
     const done = (c: number): void => {
@@ -157,9 +214,78 @@ export async function emulateCommand(args: string[], io: Io): Promise<number> {
     process.on("SIGINT", onInt);
     process.on("SIGTERM", onTerm);
   });
-  await lan.stop();
-  unroute();
-  if (json) io.out(JSON.stringify({ event: "stopped" }));
+}
+
+/** `syfala emulate --engine espruino`: real interpreter processes until a signal. */
+async function emulateInterpreters(
+  io: Io,
+  o: {
+    bin: string;
+    count: number;
+    firmwarePath: string;
+    config: Record<string, unknown>;
+    port: number;
+    storageDir: string | undefined;
+    json: boolean;
+    print: (entry: LogEntry) => void;
+  },
+): Promise<number> {
+  let boards: InterpreterBoards;
+  try {
+    boards = await startInterpreterBoards({
+      bin: o.bin,
+      count: o.count,
+      firmwarePath: o.firmwarePath,
+      config: o.config,
+      port: o.port,
+      wifi: true,
+      ...(o.storageDir === undefined
+        ? {}
+        : {
+            dirOf: (i: number) => {
+              const dir = join(o.storageDir as string, `espruino-board-${i}`);
+              mkdirSync(dir, { recursive: true });
+              return dir;
+            },
+          }),
+      onLine: (b, line) =>
+        o.print({
+          time: Date.now(),
+          board: b.index,
+          address: `${b.address}:${b.port}`,
+          kind: line.kind === "console" ? "console" : "emulator",
+          text: line.text,
+        }),
+    });
+  } catch (e) {
+    io.err(`syfala emulate: ${e instanceof Error ? e.message : String(e)}`);
+    return EXIT.FAILED;
+  }
+  for (const b of boards.boards) {
+    const pid = b.interpreter.pid;
+    if (o.json) {
+      io.out(
+        JSON.stringify({
+          event: "board",
+          board: b.index,
+          address: b.address,
+          port: b.port,
+          consolePort: b.consolePort ?? null,
+          engine: "espruino",
+          pid,
+        }),
+      );
+    } else {
+      io.out(
+        `board ${b.index}: udp ${b.address}:${b.port}, ` +
+          (b.consolePort === undefined ? "no console" : `console tcp://127.0.0.1:${b.consolePort}`) +
+          ` (espruino pid ${pid})`,
+      );
+    }
+  }
+  const code = await untilSignal();
+  await boards.stop();
+  if (o.json) io.out(JSON.stringify({ event: "stopped" }));
   else io.out("emulator stopped");
   return code;
 }
