@@ -30,8 +30,12 @@ typecheck: setup
 lint: setup
 	$(NPX) biome check .
 
-## test: typecheck, lint, the firmware build (its gate and budget) and the vitest suites
+## test: typecheck, lint, the firmware builds (their gate and budget; the msgpack one for the
+## real-interpreter tier) and the vitest suites: test/ in parallel, then the real-interpreter tier
+## test/real/ one file at a time (it runs when ESPRUINO_BIN names an Espruino interpreter, Linux
+## build, and says in one line that it was skipped otherwise); REQUIRE_ALL=1 fails on any skip
 test: setup typecheck lint firmware
+	$(NPX) tsx scripts/build-firmware.ts --msgpack
 	$(NPX) vitest run
 
 ## demo: one emulated board with the real firmware, discovery, a loopback session with a report

@@ -13,11 +13,10 @@ import dgram from "node:dgram";
 import { existsSync } from "node:fs";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type Board, type Lan, type LogEntry, startBoards } from "../host/emulator/index.js";
-import type { AudioEvent } from "../shared/endpoint/events.js";
 import type { Format, StreamFormats } from "../shared/format.js";
-import { type U64, u64, u64ToNumber } from "../shared/u64.js";
 import { postcard } from "../shared/wire/postcard.js";
 import { type EngineDriver, startDriver } from "./support/engine-driver.js";
+import { discover, loopBytes, recordAudio, sendLoopback, sleep, until } from "./support/firmware-session.js";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const FIRMWARE = `${ROOT}build/firmware/syfala.js`;
@@ -57,16 +56,6 @@ afterEach(async () => {
   await Promise.all(lans.splice(0).map((l) => l.stop()));
 });
 
-async function until(cond: () => boolean, maxMs: number, what: string): Promise<void> {
-  const end = Date.now() + maxMs;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`${what}: not within ${maxMs} ms`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
 /** Boards running the firmware on `port`, online; their console lines go to `log`. */
 async function firmwareBoards(count: number, port: number, log: LogEntry[]): Promise<readonly Board[]> {
   const lan = await startBoards({
@@ -94,82 +83,6 @@ async function client(clientPort: number, port: number): Promise<EngineDriver> {
 /** Console lines of board `b` (its program's output only). */
 function consoleOf(log: LogEntry[], b: Board): string[] {
   return log.filter((e) => e.board === b.index && e.kind === "console").map((e) => e.text);
-}
-
-/** Byte k of input stream s of the `pattern` source. */
-function patternByte(k: number, s: number): number {
-  return (k * 31 + s * 7) & 0xff;
-}
-
-/** What the client sends on the loopback stream of the board numbered `b`: distinct per board and per byte index. */
-function loopByte(b: number, k: number): number {
-  return (k * 13 + (k >> 7) * 5 + b * 71) & 0xff;
-}
-
-/** What a client saw of one board's audio. */
-interface Seen {
-  /** Loopback packets by byte index: the payload copied. */
-  loop: Map<number, Uint8Array>;
-  patternBytes: number;
-  patternMismatches: number;
-  /** The first mismatch, for the failure message. */
-  firstMismatch: string;
-}
-
-/** Records audio by peer: loopback payloads kept, pattern bytes checked at once. */
-function recordAudio(d: EngineDriver): Map<string, Seen> {
-  const seen = new Map<string, Seen>();
-  d.onAudio = (e: AudioEvent) => {
-    let s = seen.get(e.peer);
-    if (s === undefined) {
-      s = { loop: new Map(), patternBytes: 0, patternMismatches: 0, firstMismatch: "" };
-      seen.set(e.peer, s);
-    }
-    const at = u64ToNumber(e.byteIdx);
-    if (e.streamIdx === 0) s.loop.set(at, e.payload.slice());
-    else if (e.streamIdx === 1) {
-      for (let j = 0; j < e.payload.length; j++) {
-        const want = patternByte(at + j, 1);
-        if (e.payload[j] !== want) {
-          if (s.patternMismatches === 0)
-            s.firstMismatch = `byte ${at + j}: ${String(e.payload[j])}, expected ${want}`;
-          s.patternMismatches++;
-        }
-      }
-      s.patternBytes += e.payload.length;
-    }
-  };
-  return seen;
-}
-
-/** Sends `count` loopback packets to each peer, one per peer every 10 ms (no burst beyond ESP32's 6-datagram queue). */
-async function sendLoopback(d: EngineDriver, peers: readonly string[], count: number): Promise<number[]> {
-  const sent = peers.map(() => 0);
-  const payload = new Uint8Array(LOOP_BYTES);
-  const idx: U64 = u64(0);
-  for (let k = 0; k < count; k++) {
-    for (let p = 0; p < peers.length; p++) {
-      const at = k * LOOP_BYTES;
-      for (let j = 0; j < LOOP_BYTES; j++) payload[j] = loopByte(p, at + j);
-      idx.hi = 0;
-      idx.lo = at;
-      if (d.sendAudio(peers[p] as string, 0, idx, payload)) sent[p] = (sent[p] ?? 0) + 1;
-    }
-    await sleep(10);
-  }
-  return sent;
-}
-
-/** Discovers by broadcast until `n` servers are connected; returns their keys in connection order. */
-async function discover(d: EngineDriver, n: number): Promise<string[]> {
-  const from = d.log.length;
-  d.act((e, now) => e.startDiscovery(now));
-  await until(() => d.engine.connectedCount >= n, 5000, `${n} servers connected`);
-  d.act((e) => e.stopDiscovery());
-  return d.log
-    .slice(from)
-    .filter((l) => l.event.type === "connected")
-    .map((l) => l.event.peer);
 }
 
 describe("the firmware file in emulated boards, with the client engine over UDP", () => {
@@ -202,7 +115,7 @@ describe("the firmware file in emulated boards, with the client engine over UDP"
 
     // Audio both ways: loopback packets out, reflected back; the pattern comes in meanwhile.
     const count = 40;
-    const sent = await sendLoopback(d, peers, count);
+    const sent = await sendLoopback(d, peers, count, LOOP_BYTES);
     expect(sent).toEqual([count, count, count]);
     // Wait for every packet back, but a few may be lost (a stalled event loop overflows the
     // emulated ESP32's 6-datagram queue): the checks below tolerate that, not misplaced bytes.
@@ -220,8 +133,7 @@ describe("the firmware file in emulated boards, with the client engine over UDP"
       for (const [at, bytes] of s.loop) {
         expect(at % LOOP_BYTES).toBe(0);
         expect(at / LOOP_BYTES).toBeLessThan(count);
-        const want = Uint8Array.from({ length: LOOP_BYTES }, (_, j) => loopByte(p, at + j));
-        expect(bytes).toEqual(want);
+        expect(bytes).toEqual(loopBytes(p, at, LOOP_BYTES));
       }
       expect(s.patternMismatches, s.firstMismatch).toBe(0);
       expect(s.patternBytes).toBeGreaterThanOrEqual(10 * 192);

@@ -51,7 +51,7 @@ ${PORT_HELP}
                    syfala.json (the first ':' separates name and password)
   --ram            upload into RAM only: the firmware runs until the next reset, and its code
                    text stays in RAM, which may not fit an ESP32 (measured on Espruino 2v29:
-                   about 2,900 blocks in use from RAM against 2,200 from flash, of the
+                   about 3,300 blocks in use from RAM against 2,500 from flash, of the
                    2,500-3,500 an ESP32 with Wi-Fi has). Without it (the default, also
                    --save) the firmware is stored in flash (Storage .bootcde) and runs at
                    power-on
