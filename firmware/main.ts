@@ -134,16 +134,12 @@ function flush(a: App): void {
 /**
  * The engine's audio sink: a message on a loopback output goes back at once on the input
  * stream of the same index, turned around in place (postcard) or rewritten into `tx`. Skipped
- * (counted) while the send queue is full.
+ * (counted) while the send queue is full. The engine calls it directly (no wrapper: a call
+ * costs tens of microseconds on Espruino), so it finds the app in `app`: audio only flows
+ * once `start()` has returned and set it.
  */
-function reflect(
-  a: App,
-  peer: PeerInfo,
-  streamIdx: number,
-  byteIdx: U64,
-  data: Uint8Array,
-  start: number,
-): void {
+function reflect(peer: PeerInfo, streamIdx: number, byteIdx: U64, data: Uint8Array, start: number): void {
+  const a = app as App;
   if (!a.loop[streamIdx]) return;
   const udp = a.udp;
   if (udp.queuedBytes() > MAX_QUEUED_BYTES) {
@@ -320,7 +316,7 @@ function start(): App {
     maxStreamingClients: Math.min(config.maxStreamingClients, config.maxClients),
     onStartIO: (peer, nowMs) => startIO(a, peer, nowMs),
     onStopIO: (peer) => stopIO(a, peer),
-    onAudio: (peer, streamIdx, byteIdx, data, start) => reflect(a, peer, streamIdx, byteIdx, data, start),
+    onAudio: reflect,
   });
   // biome-ignore lint/style/useNodejsImportProtocol: Espruino's built-in module, not Node's
   const dgram = require("dgram") as DgramModule;

@@ -32,6 +32,8 @@ declare const console: { log(...args: unknown[]): void };
  */
 declare const SYFALA_STEP: number | undefined;
 declare const SYFALA_REPEAT: number | undefined;
+/** Set (to anything) with SYFALA_STEP: run only the step's preparation, so that it can be subtracted. */
+declare const SYFALA_PREP_ONLY: unknown;
 const ONLY = typeof SYFALA_STEP === "undefined" ? -1 : SYFALA_STEP;
 const REPEAT = typeof SYFALA_REPEAT === "undefined" ? 200 : SYFALA_REPEAT;
 let stepNo = 0;
@@ -50,10 +52,11 @@ function time(name: string, fn: () => void, prep?: () => void): void {
   const before = prep === undefined ? empty : prep;
   const k = stepNo++;
   if (ONLY >= 0) {
+    const run = typeof SYFALA_PREP_ONLY === "undefined" ? fn : empty;
     if (k === ONLY)
       for (let i = 0; i < REPEAT; i++) {
         before();
-        fn();
+        run();
       }
     out[name] = k;
     return;
