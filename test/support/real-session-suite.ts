@@ -291,6 +291,11 @@ export function realSessionSuite(firmware: string, codecName: "postcard" | "msgp
       "--check-loopback",
       "--codec",
       codecName,
+      // This step checks the echo. The client runs in the test's own process, beside a busy-
+      // polling interpreter on 2 cores: its stalls make bytes late. Half must still arrive in
+      // time; the 90 % default is held by test/session-delivery.test.ts and measured by make bench.
+      "--min-delivered",
+      "50",
       "--json",
     ]);
     expect(r.err).toEqual([]);
