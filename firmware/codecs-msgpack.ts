@@ -14,3 +14,6 @@ export const FIRMWARE_CODECS: EndpointCodecs = { postcard: postcard, msgpack: ms
  * widest form (fixmap, "Connected", fixmap, "Audio", fixarray, u32, fixarray, u64, u32) = 39.
  */
 export const FIRMWARE_HEADER_BYTES = 39;
+
+/** msgpack's audio header has no fixed length: generated packets go through a payload buffer. */
+export const FIRMWARE_AUDIO_IN_PLACE = false;

@@ -12,3 +12,10 @@ export const FIRMWARE_CODECS: EndpointCodecs = { postcard: postcardForServer };
 
 /** The longest audio header of these codecs, in bytes: what packet sizes must leave room for. */
 export const FIRMWARE_HEADER_BYTES = POSTCARD_AUDIO_HEADER_BYTES;
+
+/**
+ * True when every codec writes an audio header of exactly {@link FIRMWARE_HEADER_BYTES} (postcard's
+ * fixed layout): a generated packet is then filled straight into the transmit buffer after it,
+ * so no separate payload buffer is needed (59 blocks on Espruino 2v29).
+ */
+export const FIRMWARE_AUDIO_IN_PLACE = true;

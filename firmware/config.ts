@@ -102,110 +102,111 @@ interface Spec {
 
 type Obj = Record<string, unknown>;
 
-function isObject(v: unknown): v is Obj {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
-
-/** A number in min..max: an integer unless `real`. */
-function num(min: number, max: number, real?: boolean): Check {
-  return (v) => typeof v === "number" && v >= min && v <= max && (real || Math.floor(v) === v);
-}
-
-/**
- * A string of at most `max` characters; "" or a match of `re` when given. The regexps keep to what
- * Espruino's engine has: no `{n}` or `?`, and '-' first in a class (last, it breaks the class).
- */
-function str(max: number, re?: RegExp): Check {
-  return (v) => typeof v === "string" && v.length <= max && (!re || v === "" || re.test(v));
-}
-
-function oneOf(names: string[]): Check {
-  return (v) => names.indexOf(v as string) >= 0;
-}
-
-/** The four format fields, shared by inputs and outputs: 16 kHz mono I16, 256-frame packets by default. */
-const FORMAT_SPEC: Spec = {
-  sampleRate: [num(1, 1e6, true), 16000],
-  channelCount: [num(1, 16), 1],
-  bufferSize: [num(0, 4294967295), 256],
-  sampleType: [isSampleType, "I16"],
-};
-
-/**
- * The whole file, with the defaults: no Wi-Fi network, port 6910, one 440 Hz tone input and one
- * discarded output (16 kHz mono I16, 256-frame packets: light enough for an ESP32), 2 clients of
- * which 1 streams, a status line every 10 s.
- */
-const SPEC: Spec = {
-  wifi: { ssid: [str(32), ""], password: [str(64), ""] },
-  port: [num(1, 65535), 6910],
-  /** Letters, digits and '-', not first. */
-  hostname: [str(32, /^[a-zA-Z0-9][-a-zA-Z0-9]*$/), ""],
-  inputs: [
-    Object.assign(
-      {
-        source: [oneOf(["tone", "pattern", "loopback", "silence"]), "tone"],
-        toneHz: [num(1, 1e6, true), 440],
-        amplitude: [num(0, 1, true), 0.5],
-      } as Spec,
-      FORMAT_SPEC,
-    ),
-  ],
-  outputs: [Object.assign({ sink: [oneOf(["discard", "loopback"]), "discard"] } as Spec, FORMAT_SPEC)],
-  maxClients: [num(1, 8), 2],
-  maxStreamingClients: [num(1, 8), 1],
-  statusEveryMs: [num(0, 86400000), 10000],
-};
-
-/** Records that `path` was invalid and `what` (as JSON, or "defaults") is used instead. */
-function bad(p: string[], path: string, what: string): void {
-  p.push("config: " + path + ": bad, using " + what);
-}
-
-/**
- * A new object with the fields of `raw` that pass `spec` and the defaults of the others, nested
- * objects and lists built the same way. Every other field of `raw` is a problem line. `path` is
- * the object's name in the lines ("" at the top, "wifi", "inputs[0]").
- */
-function merge(raw: unknown, spec: Spec, path: string, p: string[]): Obj {
-  const ok = isObject(raw);
-  const r: Obj = ok ? raw : {};
-  if (raw !== undefined && !ok) bad(p, path, "defaults");
-  const pre = path ? path + "." : "";
-  for (const k in r) if (!(k in spec)) p.push("config: " + pre + k + ": unknown, ignored");
-  const out: Obj = {};
-  for (const k in spec) {
-    const c = spec[k] as Spec & unknown[];
-    const v = r[k];
-    if (!Array.isArray(c)) {
-      out[k] = merge(v, c, pre + k, p);
-      continue;
-    }
-    // A value [check, default] (checks are false for undefined), or a list [spec].
-    const leaf = c.length > 1;
-    const ok = leaf ? (c[0] as Check)(v) : Array.isArray(v) && v.length <= 8;
-    if (!ok && v !== undefined) bad(p, pre + k, leaf ? JSON.stringify(c[1]) : "defaults");
-    if (leaf) out[k] = ok ? v : c[1];
-    else {
-      const list = (ok ? v : [undefined]) as unknown[];
-      const o: Obj[] = [];
-      for (let i = 0; i < list.length; i++) o.push(merge(list[i], c[0] as Spec, pre + k + "[" + i + "]", p));
-      out[k] = o;
-    }
-  }
-  return out;
-}
-
-/** Sample rate, channel count and sample type, which a loopback pair must share. */
-function key(f: Format): string {
-  return f.sampleRate + "/" + f.channelCount + f.sampleType;
-}
-
 /**
  * Checks a parsed configuration (anything: it comes from a file) and returns a complete, valid one
  * with the reason of every fallback (see the file comment).
  */
 export function checkConfig(raw: unknown): LoadedConfig {
+  // Boot-only: the tables and helpers below exist during this call only (garbage after boot).
+  function isObject(v: unknown): boolean {
+    return typeof v === "object" && v !== null && !Array.isArray(v);
+  }
+
+  /** A number in min..max: an integer unless `real`. */
+  function num(min: number, max: number, real?: boolean): Check {
+    return (v) => typeof v === "number" && v >= min && v <= max && (real || Math.floor(v) === v);
+  }
+
+  /**
+   * A string of at most `max` characters; "" or a match of `re` when given. The regexps keep to what
+   * Espruino's engine has: no `{n}` or `?`, and '-' first in a class (last, it breaks the class).
+   */
+  function str(max: number, re?: RegExp): Check {
+    return (v) => typeof v === "string" && v.length <= max && (!re || v === "" || re.test(v));
+  }
+
+  function oneOf(names: string[]): Check {
+    return (v) => names.indexOf(v as string) >= 0;
+  }
+
+  /** The four format fields, shared by inputs and outputs: 16 kHz mono I16, 256-frame packets by default. */
+  const FORMAT_SPEC: Spec = {
+    sampleRate: [num(1, 1e6, true), 16000],
+    channelCount: [num(1, 16), 1],
+    bufferSize: [num(0, 4294967295), 256],
+    sampleType: [isSampleType, "I16"],
+  };
+
+  /**
+   * The whole file, with the defaults: no Wi-Fi network, port 6910, one 440 Hz tone input and one
+   * discarded output (16 kHz mono I16, 256-frame packets: light enough for an ESP32), 2 clients of
+   * which 1 streams, a status line every 10 s.
+   */
+  const SPEC: Spec = {
+    wifi: { ssid: [str(32), ""], password: [str(64), ""] },
+    port: [num(1, 65535), 6910],
+    /** Letters, digits and '-', not first. */
+    hostname: [str(32, /^[a-zA-Z0-9][-a-zA-Z0-9]*$/), ""],
+    inputs: [
+      Object.assign(
+        {
+          source: [oneOf(["tone", "pattern", "loopback", "silence"]), "tone"],
+          toneHz: [num(1, 1e6, true), 440],
+          amplitude: [num(0, 1, true), 0.5],
+        } as Spec,
+        FORMAT_SPEC,
+      ),
+    ],
+    outputs: [Object.assign({ sink: [oneOf(["discard", "loopback"]), "discard"] } as Spec, FORMAT_SPEC)],
+    maxClients: [num(1, 8), 2],
+    maxStreamingClients: [num(1, 8), 1],
+    statusEveryMs: [num(0, 86400000), 10000],
+  };
+
+  /** Records that `path` was invalid and `what` (as JSON, or "defaults") is used instead. */
+  function bad(p: string[], path: string, what: string): void {
+    p.push("config: " + path + ": bad, using " + what);
+  }
+
+  /**
+   * A new object with the fields of `raw` that pass `spec` and the defaults of the others, nested
+   * objects and lists built the same way. Every other field of `raw` is a problem line. `path` is
+   * the object's name in the lines ("" at the top, "wifi", "inputs[0]").
+   */
+  function merge(raw: unknown, spec: Spec, path: string, p: string[]): Obj {
+    const ok = isObject(raw);
+    const r: Obj = ok ? (raw as Obj) : {};
+    if (raw !== undefined && !ok) bad(p, path, "defaults");
+    const pre = path ? path + "." : "";
+    for (const k in r) if (!(k in spec)) p.push("config: " + pre + k + ": unknown, ignored");
+    const out: Obj = {};
+    for (const k in spec) {
+      const c = spec[k] as Spec & unknown[];
+      const v = r[k];
+      if (!Array.isArray(c)) {
+        out[k] = merge(v, c, pre + k, p);
+        continue;
+      }
+      // A value [check, default] (checks are false for undefined), or a list [spec].
+      const leaf = c.length > 1;
+      const ok = leaf ? (c[0] as Check)(v) : Array.isArray(v) && v.length <= 8;
+      if (!ok && v !== undefined) bad(p, pre + k, leaf ? JSON.stringify(c[1]) : "defaults");
+      if (leaf) out[k] = ok ? v : c[1];
+      else {
+        const list = (ok ? v : [undefined]) as unknown[];
+        const o: Obj[] = [];
+        for (let i = 0; i < list.length; i++)
+          o.push(merge(list[i], c[0] as Spec, pre + k + "[" + i + "]", p));
+        out[k] = o;
+      }
+    }
+    return out;
+  }
+
+  /** Sample rate, channel count and sample type, which a loopback pair must share. */
+  function key(f: Format): string {
+    return f.sampleRate + "/" + f.channelCount + f.sampleType;
+  }
   const p: string[] = [];
   if (!isObject(raw)) {
     p.push("config: " + CONFIG_FILE + " missing or bad, using defaults");

@@ -3,7 +3,8 @@
  * by the engine's deadlines and the audio pacers, and a status line on the console.
  *
  * This is the only module that touches Espruino's globals; everything else gets them injected.
- * Per audio packet nothing is allocated here: one transmit buffer and one payload buffer are
+ * Per audio packet nothing is allocated here: one transmit buffer (and, for codecs without a
+ * fixed-length audio header, one payload buffer; otherwise the payload is `tx` after the header) are
  * made at boot, the per-client stream state at IO start. Comments stay outside function bodies
  * (Espruino keeps function source in RAM).
  *
@@ -31,7 +32,7 @@ import type {
 } from "./board/espruino.js";
 import { EspruinoUdp } from "./board/udp.js";
 import { WifiLink } from "./board/wifi.js";
-import { FIRMWARE_CODECS, FIRMWARE_HEADER_BYTES } from "./codecs.js";
+import { FIRMWARE_AUDIO_IN_PLACE, FIRMWARE_CODECS, FIRMWARE_HEADER_BYTES } from "./codecs.js";
 import { type FirmwareConfig, loadConfig, type OutputConfig } from "./config.js";
 
 declare function require(name: string): unknown;
@@ -313,6 +314,8 @@ function start(): App {
     formats: config,
     codecs: FIRMWARE_CODECS,
     maxClients: config.maxClients,
+    maxOffers: 2,
+    maxRefusals: 2,
     maxStreamingClients: Math.min(config.maxStreamingClients, config.maxClients),
     onStartIO: (peer, nowMs) => startIO(a, peer, nowMs),
     onStopIO: (peer) => stopIO(a, peer),
@@ -325,6 +328,7 @@ function start(): App {
   const loop: boolean[] = [];
   for (let i = 0; i < config.outputs.length; i++)
     loop.push((config.outputs[i] as OutputConfig).sink === "loopback");
+  const tx = new Uint8Array(1472);
   const a: App = {
     engine: engine,
     udp: udp,
@@ -335,8 +339,8 @@ function start(): App {
     config: config,
     sources: sources,
     loop: loop,
-    tx: new Uint8Array(1472),
-    payload: new Uint8Array(1472),
+    tx: tx,
+    payload: FIRMWARE_AUDIO_IN_PLACE ? tx.subarray(FIRMWARE_HEADER_BYTES) : new Uint8Array(1472),
     audioOut: 0,
     reflected: 0,
     skipped: 0,

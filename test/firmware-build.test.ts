@@ -7,7 +7,13 @@ import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { type BuildResult, buildFirmware, MINIFIED_BUDGET_BYTES } from "../scripts/build-firmware.js";
+import {
+  type BuildResult,
+  buildFirmware,
+  MINIFIED_BUDGET_BYTES,
+  shadowedGlobals,
+  topLevelNames,
+} from "../scripts/build-firmware.js";
 import { checkEspruinoSubset, ESPRUINO_BUILTIN_MODULES } from "../scripts/espruino-gate.js";
 
 const out = mkdtempSync(join(tmpdir(), "syfala-fw-"));
@@ -24,6 +30,20 @@ describe("make firmware", () => {
     expect(Buffer.byteLength(built.minified)).toBeLessThanOrEqual(MINIFIED_BUDGET_BYTES);
     expect(built.modules).toContain("firmware/main");
     expect(built.modules).toContain("shared/endpoint/server");
+  });
+
+  it("the minified file runs unwrapped (no scope link per function) and replaces no Espruino global", () => {
+    expect(built.minified).not.toMatch(/^\(function\(\)\{/m);
+    expect(built.minified.split("\n")[1]).toMatch(/^E\.setFlags\(\{pretokenise:1\}\);/);
+    const names = topLevelNames(built.minified);
+    expect(names.length).toBeGreaterThan(50);
+    expect(shadowedGlobals(built.minified)).toEqual([]);
+    expect(shadowedGlobals("function E(){} const D5=1, LED1=2; let print, a1; class Kt{}")).toEqual([
+      "E",
+      "D5",
+      "LED1",
+      "print",
+    ]);
   });
 
   it("both files pass the Espruino-subset gate", () => {

@@ -1,6 +1,6 @@
 /**
  * Espruino's built-in objects as the emulator provides them: `E` (toString, toUint8Array,
- * toArrayBuffer, toJS, getErrorFlags, getSizeOf, setBootCode, setTimeZone, reboot, hwRand,
+ * toArrayBuffer, toJS, getErrorFlags, getSizeOf, setBootCode, setTimeZone, setFlags, reboot, hwRand,
  * getTemperature; events 'init', 'kill', 'errorFlag' through `E.on`), `process` (env, version,
  * memory(); 'uncaughtException' through `process.on`) and, on the esp32 profile, `ESP32`
  * (getState, reboot, deepSleep, and BLE/Wi-Fi switches that do nothing).
@@ -122,6 +122,9 @@ export function makeE(d: BuiltinDeps): Record<string, unknown> {
     setBootCode: (code, always) =>
       d.host.setBootCode(code === undefined ? "" : String(code), Boolean(always)),
     setTimeZone: () => undefined,
+    // Espruino's interpreter flags (the firmware sets `pretokenise`): they change how code is
+    // stored, not what it does, so the emulator takes and ignores them.
+    setFlags: () => undefined,
     reboot: () => d.host.request("reboot"),
     hwRand: () => Math.floor(Math.random() * 4294967296) | 0,
     getTemperature: () => 25,

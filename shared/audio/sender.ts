@@ -29,7 +29,7 @@ export const MAX_DATAGRAM = 1472;
  */
 export function payloadBytesPerMessage(format: Format, headerLength: number): number {
   if (!(headerLength >= 0 && headerLength < MAX_DATAGRAM && Math.floor(headerLength) === headerLength)) {
-    throw new Error('"headerLength" must be an integer in [0, ' + MAX_DATAGRAM + "), got " + headerLength);
+    throw new Error('"headerLength" is not an integer in [0, 1472): ' + headerLength);
   }
   const room = MAX_DATAGRAM - headerLength;
   const frame = frameSize(format);

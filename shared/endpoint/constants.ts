@@ -79,6 +79,8 @@ function setField<K extends keyof Timing>(t: Timing, k: K, v: Timing[K]): void {
  * positive number. The other values are taken as they are (a negative wait acts as zero).
  */
 export function resolveTiming(over: Partial<Timing> | undefined): Timing {
+  // No overrides: the defaults themselves (never written), not a copy (21 blocks on Espruino).
+  if (over === undefined) return DEFAULT_TIMING;
   const t: Timing = Object.assign({}, DEFAULT_TIMING);
   let k: keyof Timing;
   if (over !== undefined) {

@@ -145,7 +145,7 @@ export abstract class Endpoint<In, Out, Ev, P extends Peer> {
     };
     this.last = undefined;
     const read = this.decoder(options.codecs.postcard).readAudio;
-    this.readAudioIn = read === undefined ? noAudio : read;
+    this.readAudioIn = read || noAudio;
     this.inHeader = { streamIdx: 0, byteIdx: { hi: 0, lo: 0 }, nBytes: 0 };
     this.audioSink = options.onAudio;
     this.codecs = options.codecs;

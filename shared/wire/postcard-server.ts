@@ -17,11 +17,11 @@ import {
 } from "./postcard.js";
 
 function noEncode(): number {
-  throw new Error("postcard-server: this build only encodes server messages");
+  throw new Error("postcard-server: encodes server messages only");
 }
 
 function noDecode(_buf: Uint8Array, offset: number): DecodeResult<ServerMessage> {
-  return fail("invalid", offset, "nothing: this build only decodes client messages");
+  return fail("invalid", offset, "nothing: decodes client messages only");
 }
 
 const client: MessageCodec<ClientMessage> = {
