@@ -34,7 +34,7 @@ import { byteRate, describeFormat, type Format, frameSize } from "../shared/form
 import { type U64, u64ToNumber } from "../shared/u64.js";
 import { POSTCARD_AUDIO_HEADER_BYTES, postcard } from "../shared/wire/postcard.js";
 import { EngineDriver } from "../test/support/engine-driver.js";
-import { fmtRate } from "./harness.js";
+import { fmtRate, type PingResult, percentile, pingLoop } from "./harness.js";
 
 const CHILD_FLAG = "--emulator-bench-child";
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
@@ -298,11 +298,6 @@ class Child {
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-function percentile(sorted: readonly number[], p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? Number.NaN;
-}
 
 /**
  * A client engine on 127.0.0.1:`clientPort` connected to every address (unicast Discovery), with
@@ -624,70 +619,6 @@ async function scaleFormat(c: ScalingCase): Promise<ScalingResult> {
 
 // --- throughput and latency: loopback board vs raw echo ----------------------------------------
 
-export interface PingResult {
-  name: string;
-  window: number;
-  packetsPerSec: number;
-  p50: number;
-  p99: number;
-  samples: number;
-}
-
-/**
- * Keeps `window` packets in flight for RUN_MS through `send(seq)`, `onReturn(seq)` to be called by
- * the caller for each one back; a packet not back within 100 ms is given up (the window refilled).
- */
-async function pingLoop(
-  name: string,
-  window: number,
-  send: (seq: number) => void,
-  setOnReturn: (f: (seq: number) => void) => void,
-): Promise<PingResult> {
-  const sentAt = new Map<number, number>();
-  const rtts: number[] = [];
-  let seq = 0;
-  let back = 0;
-  let running = true;
-  const fire = (): void => {
-    const s = seq++;
-    sentAt.set(s, performance.now());
-    send(s);
-  };
-  setOnReturn((s) => {
-    const t = sentAt.get(s);
-    if (t === undefined) return;
-    sentAt.delete(s);
-    back++;
-    rtts.push(performance.now() - t);
-    if (running) fire();
-  });
-  const start = performance.now();
-  for (let i = 0; i < window; i++) fire();
-  const end = start + RUN_MS;
-  while (performance.now() < end) {
-    await sleep(50);
-    const now = performance.now();
-    for (const [s, t] of sentAt) {
-      if (now - t > 100) {
-        sentAt.delete(s);
-        if (running) fire();
-      }
-    }
-  }
-  running = false;
-  const secs = (performance.now() - start) / 1000;
-  await sleep(50);
-  rtts.sort((a, b) => a - b);
-  return {
-    name,
-    window,
-    packetsPerSec: back / secs,
-    p50: percentile(rtts, 0.5),
-    p99: percentile(rtts, 0.99),
-    samples: rtts.length,
-  };
-}
-
 /** The raw echo: datagrams of the stack's size, a sequence number in the first 4 bytes. */
 async function rawEcho(window: number): Promise<PingResult> {
   const child = new Child("echo", 1, PORTS.echo);
@@ -699,6 +630,8 @@ async function rawEcho(window: number): Promise<PingResult> {
     return await pingLoop(
       "raw node:dgram echo",
       window,
+      RUN_MS,
+      100,
       (seq) => {
         // A fresh buffer each: Node reads the bytes after send() returns (address lookup first).
         const buf = Buffer.alloc(size);
@@ -728,6 +661,8 @@ async function boardLoop(window: number): Promise<PingResult> {
     return await pingLoop(
       "emulated board, loopback",
       window,
+      RUN_MS,
+      100,
       (seq) => {
         const at = seq * LOOP_PAYLOAD;
         idx.hi = Math.floor(at / 4294967296);
@@ -751,6 +686,8 @@ function fmt(n: number, digits: number): string {
 }
 
 /** Everything the emulator part measured. */
+export type { PingResult };
+
 export interface EmulatorBenchResult {
   /** Loopback board and raw echo, windows 1 and 4, in that order. */
   pings: PingResult[];

@@ -22,7 +22,6 @@ import dgram from "node:dgram";
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { performance } from "node:perf_hooks";
 import { EspruinoInterpreter } from "../host/espruino/interpreter.js";
 import { buildFirmware } from "../scripts/build-firmware.js";
 import type { Format } from "../shared/format.js";
@@ -30,6 +29,7 @@ import { frameSize } from "../shared/format.js";
 import { type U64, u64ToNumber } from "../shared/u64.js";
 import { postcard } from "../shared/wire/postcard.js";
 import { type EngineDriver, startDriver } from "../test/support/engine-driver.js";
+import { type PingResult, pingLoop } from "./harness.js";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const FIRMWARE = join(ROOT, "build/firmware/syfala.min.js");
@@ -54,14 +54,6 @@ const PATTERNS: { name: string; format: Format }[] = [
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-export interface PingRow {
-  name: string;
-  window: number;
-  perSec: number;
-  p50: number;
-  p99: number;
-}
-
 export interface PatternRow {
   name: string;
   packetsPerSec: number;
@@ -74,65 +66,12 @@ export interface PatternRow {
 }
 
 export interface EspruinoBenchResult {
-  pings: PingRow[];
+  pings: PingResult[];
   patterns: PatternRow[];
   steps: Record<string, number>;
 }
 
-function percentile(sorted: number[], p: number): number {
-  return sorted.length === 0
-    ? Number.NaN
-    : (sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] as number);
-}
-
-/** Keeps `window` packets in flight for RUN_MS; one not back within 200 ms is given up and replaced. */
-async function pingLoop(
-  name: string,
-  window: number,
-  send: (seq: number) => void,
-  setOnReturn: (f: (seq: number) => void) => void,
-): Promise<PingRow> {
-  const sentAt = new Map<number, number>();
-  const rtts: number[] = [];
-  let seq = 0;
-  let running = true;
-  const fire = (): void => {
-    const s = seq++;
-    sentAt.set(s, performance.now());
-    send(s);
-  };
-  setOnReturn((s) => {
-    const t = sentAt.get(s);
-    if (t === undefined) return;
-    sentAt.delete(s);
-    rtts.push(performance.now() - t);
-    if (running) fire();
-  });
-  const start = performance.now();
-  for (let i = 0; i < window; i++) fire();
-  while (performance.now() < start + RUN_MS) {
-    await sleep(50);
-    const now = performance.now();
-    for (const [s, t] of sentAt) {
-      if (now - t > 200) {
-        sentAt.delete(s);
-        if (running) fire();
-      }
-    }
-  }
-  running = false;
-  const secs = (performance.now() - start) / 1000;
-  rtts.sort((a, b) => a - b);
-  return {
-    name,
-    window,
-    perSec: rtts.length / secs,
-    p50: percentile(rtts, 0.5),
-    p99: percentile(rtts, 0.99),
-  };
-}
-
-async function echo(bin: string, window: number): Promise<PingRow> {
+async function echo(bin: string, window: number): Promise<PingResult> {
   const dir = mkdtempSync(join(tmpdir(), "syfala-bench-echo-"));
   const file = join(dir, "echo.js");
   writeFileSync(
@@ -148,6 +87,8 @@ async function echo(bin: string, window: number): Promise<PingRow> {
     return await pingLoop(
       "bare Espruino echo",
       window,
+      RUN_MS,
+      200,
       (seq) => {
         const b = Buffer.alloc(17 + 512);
         b.writeUInt32LE(seq, 0);
@@ -177,7 +118,7 @@ async function connected(): Promise<{ d: EngineDriver; peer: string; startedAt: 
   return { d, peer, startedAt: d.now() };
 }
 
-async function loopBoard(bin: string, window: number): Promise<PingRow> {
+async function loopBoard(bin: string, window: number): Promise<PingResult> {
   const config = {
     port: BOARD_PORT,
     statusEveryMs: 0,
@@ -196,6 +137,8 @@ async function loopBoard(bin: string, window: number): Promise<PingRow> {
     return await pingLoop(
       "firmware, loopback board",
       window,
+      RUN_MS,
+      200,
       (seq) => {
         const at = seq * 512;
         idx.hi = Math.floor(at / 4294967296);
@@ -303,7 +246,7 @@ export async function benchEspruino(): Promise<EspruinoBenchResult | undefined> 
     return undefined;
   }
   if (!existsSync(FIRMWARE)) throw new Error(`${FIRMWARE} is missing: run 'make firmware' first`);
-  const pings: PingRow[] = [];
+  const pings: PingResult[] = [];
   for (const w of [1, 4]) {
     pings.push(await echo(bin, w));
     pings.push(await loopBoard(bin, w));
@@ -315,10 +258,10 @@ export async function benchEspruino(): Promise<EspruinoBenchResult | undefined> 
     `${"case".padEnd(26)} window  ${"round trips/s".padStart(13)}  ${"p50 ms".padStart(7)}  ${"p99 ms".padStart(7)}  x echo`,
   );
   for (let i = 0; i < pings.length; i++) {
-    const p = pings[i] as PingRow;
-    const base = pings[i - (i % 2)] as PingRow;
+    const p = pings[i] as PingResult;
+    const base = pings[i - (i % 2)] as PingResult;
     console.log(
-      `${p.name.padEnd(26)} ${String(p.window).padStart(6)}  ${Math.round(p.perSec).toLocaleString("en-US").padStart(13)}  ${f2(p.p50).padStart(7)}  ${f2(p.p99).padStart(7)}  ${(p.perSec / base.perSec).toFixed(2)}`,
+      `${p.name.padEnd(26)} ${String(p.window).padStart(6)}  ${Math.round(p.packetsPerSec).toLocaleString("en-US").padStart(13)}  ${f2(p.p50).padStart(7)}  ${f2(p.p99).padStart(7)}  ${(p.packetsPerSec / base.packetsPerSec).toFixed(2)}`,
     );
   }
   const patterns: PatternRow[] = [];

@@ -55,3 +55,75 @@ export function printTable(title: string, rows: BenchResult[], baseline: BenchRe
     );
   }
 }
+
+/** Round trips through an echoing peer (a board in loopback, or a bare echo). */
+export interface PingResult {
+  name: string;
+  window: number;
+  /** Round trips completed per second. */
+  packetsPerSec: number;
+  /** Round-trip time percentiles (ms). */
+  p50: number;
+  p99: number;
+  samples: number;
+}
+
+/** The value below which a fraction `p` of the sorted samples lie (NaN without samples). */
+export function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? Number.NaN;
+}
+
+/**
+ * Keeps `window` packets in flight for `runMs` through `send(seq)`; the caller hands the
+ * function given to `setOnReturn` each sequence number that comes back. A packet not back within
+ * `giveUpMs` is given up and replaced, so a loss cannot stall the window.
+ */
+export async function pingLoop(
+  name: string,
+  window: number,
+  runMs: number,
+  giveUpMs: number,
+  send: (seq: number) => void,
+  setOnReturn: (f: (seq: number) => void) => void,
+): Promise<PingResult> {
+  const sentAt = new Map<number, number>();
+  const rtts: number[] = [];
+  let seq = 0;
+  let running = true;
+  const fire = (): void => {
+    const s = seq++;
+    sentAt.set(s, performance.now());
+    send(s);
+  };
+  setOnReturn((s) => {
+    const t = sentAt.get(s);
+    if (t === undefined) return;
+    sentAt.delete(s);
+    rtts.push(performance.now() - t);
+    if (running) fire();
+  });
+  const start = performance.now();
+  for (let i = 0; i < window; i++) fire();
+  while (performance.now() < start + runMs) {
+    await new Promise((r) => setTimeout(r, 50));
+    const now = performance.now();
+    for (const [s, t] of sentAt) {
+      if (now - t > giveUpMs) {
+        sentAt.delete(s);
+        if (running) fire();
+      }
+    }
+  }
+  running = false;
+  const secs = (performance.now() - start) / 1000;
+  rtts.sort((a, b) => a - b);
+  return {
+    name,
+    window,
+    packetsPerSec: rtts.length / secs,
+    p50: percentile(rtts, 0.5),
+    p99: percentile(rtts, 0.99),
+    samples: rtts.length,
+  };
+}

@@ -105,9 +105,9 @@ export function printSummary(parts: {
     if (!echo || !board) continue;
     rows.push({
       figure: `real interpreter: loopback round trips/s, window ${w}`,
-      ours: fmtRate(board.perSec),
-      baseline: `${fmtRate(echo.perSec)} (bare Espruino echo)`,
-      ratio: ratio(board.perSec, echo.perSec),
+      ours: fmtRate(board.packetsPerSec),
+      baseline: `${fmtRate(echo.packetsPerSec)} (bare Espruino echo)`,
+      ratio: ratio(board.packetsPerSec, echo.packetsPerSec),
     });
   }
   for (const r of parts.espruino?.patterns ?? []) {
