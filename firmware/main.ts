@@ -236,7 +236,7 @@ function pumpStream(a: App, peer: PeerInfo, idx: number, s: InputStream, nowMs: 
     if (a.udp.queuedBytes() > MAX_QUEUED_BYTES) a.skipped++;
     else {
       s.source.fill(a.payload, 0, pb, s.pacer.taken);
-      const n = a.engine.writeAudio(peer, idx, s.byteIdx, s.view, a.tx, 0);
+      const n = a.engine.writeAudio(peer, idx, s.byteIdx, s.view, a.tx, 0, nowMs);
       if (n === 0) return;
       a.udp.send(a.tx, n, peer.address, peer.port);
       a.audioOut++;

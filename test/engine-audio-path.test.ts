@@ -280,3 +280,56 @@ describe("bad audio changes no state (BEHAVIOUR.md, Bad input)", () => {
     expect(c.peerStats(KEY)?.discardedAudio).toBe(2);
   });
 });
+
+describe("heartbeats to an idle peer come 100 ms after the last datagram, audio included", () => {
+  /**
+   * An event loop on a virtual clock: the client sends a Heartbeat every 50 ms (so it stays
+   * connected); the server writes audio every 10 ms from 5 ms until `audioUntil`, then nothing;
+   * timers run exactly at the engine's deadlines. Returns the largest gap (ms) between two
+   * datagrams the server sent to the client, from IO start to 1,500 ms.
+   */
+  function largestGap(audioUntil: number, stampAudio: boolean): number {
+    const s = connected(postcard, true);
+    const info = s.peer(KEY) as NonNullable<ReturnType<ServerEngine["peer"]>>;
+    const out = new Uint8Array(64);
+    const sentAt: number[] = [0];
+    const drain = (t: number): void => {
+      while (s.pollTransmit() !== undefined) sentAt.push(t);
+      while (s.pollEvent() !== undefined);
+    };
+    let nextHb = 50;
+    let nextAudio = 5;
+    let k = 0;
+    for (let step = 0; step < 100000; step++) {
+      const deadline = s.nextDeadline();
+      const t = Math.min(deadline, nextHb, nextAudio <= audioUntil ? nextAudio : Infinity);
+      if (t > 1500) break;
+      if (t === deadline) s.handleTimeout(t);
+      if (t === nextHb) {
+        s.receive(enc(Client.HEARTBEAT), A.address, A.port, t);
+        nextHb += 50;
+      }
+      if (t === nextAudio && nextAudio <= audioUntil) {
+        const n = stampAudio
+          ? s.writeAudio(info, 0, u64(k * 2), new Uint8Array(2), out, 0, t)
+          : s.writeAudio(info, 0, u64(k * 2), new Uint8Array(2), out, 0);
+        if (n > 0) sentAt.push(t);
+        k++;
+        nextAudio += 10;
+      }
+      drain(t);
+    }
+    let gap = 0;
+    for (let i = 1; i < sentAt.length; i++)
+      gap = Math.max(gap, (sentAt[i] as number) - (sentAt[i - 1] as number));
+    return gap;
+  }
+
+  it("is never later than 100 ms, wherever the last audio falls between two timer runs", () => {
+    for (const until of [505, 555, 595, 605, 995, 1005]) {
+      expect(largestGap(until, true), `audio until ${until}`).toBe(100);
+      // Without the time, audio is stamped with the last receive/timer time: never later.
+      expect(largestGap(until, false), `audio until ${until}, unstamped`).toBeLessThanOrEqual(100);
+    }
+  });
+});

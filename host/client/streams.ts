@@ -192,7 +192,7 @@ export class OutputStream {
       const k = u64ToNumber(this.byteIdx);
       this.source.fill(this.payload, 0, n, k);
       p.take(n);
-      const len = engine.writeAudio(peer, this.index, this.byteIdx, this.payload, out, 0);
+      const len = engine.writeAudio(peer, this.index, this.byteIdx, this.payload, out, 0, nowMs);
       if (len === 0) {
         this.refused++;
         continue;

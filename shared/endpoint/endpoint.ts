@@ -127,6 +127,8 @@ export abstract class Endpoint<In, Out, Ev, P extends Peer> {
   private readonly audio: AudioEvent;
   /** True while {@link audio} waits in the event queue (no search of the queue for it). */
   private audioQueued: boolean;
+  /** The time of the last `receive` or `handleTimeout` (ms): what audio written without a time is stamped with. */
+  private latestMs: number;
   private readonly audioMsg: { readonly type: "audio"; readonly header: AudioHeader };
 
   constructor(options: EndpointOptions) {
@@ -157,6 +159,7 @@ export abstract class Endpoint<In, Out, Ev, P extends Peer> {
     this.transmits = [];
     this.events = [];
     this.audioQueued = false;
+    this.latestMs = 0;
     const zero: U64 = { hi: 0, lo: 0 };
     this.audio = {
       type: "audio",
@@ -206,6 +209,7 @@ export abstract class Endpoint<In, Out, Ev, P extends Peer> {
    * that went to the sink), so a caller on a slow interpreter may skip polling; true otherwise.
    */
   receive(data: Uint8Array, address: string, port: number, nowMs: number): boolean {
+    this.latestMs = nowMs;
     const st = this.stats;
     st.datagramsIn++;
     let p = this.last;
@@ -241,6 +245,7 @@ export abstract class Endpoint<In, Out, Ev, P extends Peer> {
    * anything. Call it once `nowMs >= nextDeadline()`.
    */
   handleTimeout(nowMs: number): void {
+    this.latestMs = nowMs;
     const t = this.timing;
     for (let i = this.peers.length - 1; i >= 0; i--) {
       const p = this.peers[i] as P;
@@ -249,14 +254,7 @@ export abstract class Endpoint<In, Out, Ev, P extends Peer> {
         continue;
       }
       this.peerTimers(p, nowMs);
-      if (nowMs >= p.lastSentMs + t.heartbeatMs) {
-        if (p.sentSinceMark) {
-          p.sentSinceMark = false;
-          p.lastSentMs = nowMs;
-        } else {
-          this.send(p, HEARTBEAT, nowMs);
-        }
-      }
+      if (nowMs >= p.lastSentMs + t.heartbeatMs) this.send(p, HEARTBEAT, nowMs);
     }
   }
 
@@ -290,6 +288,9 @@ export abstract class Endpoint<In, Out, Ev, P extends Peer> {
    * is not connected, IO does not run with it, or the stream index is out of range: a stop may
    * always race the application. Throws when `out` is too small (a programming error). Keep
    * datagrams within 1472 bytes (shared/audio/sender.ts chooses payload sizes that do).
+   * `nowMs`: when it is sent, so that the next Heartbeat is due `heartbeatMs` after it (defaults
+   * to the time of the last `receive` or `handleTimeout`, which is never later than now: a
+   * Heartbeat may then come early, never late).
    */
   writeAudio(
     peer: string | PeerInfo,
@@ -298,6 +299,7 @@ export abstract class Endpoint<In, Out, Ev, P extends Peer> {
     payload: Uint8Array,
     out: Uint8Array,
     outOffset: number,
+    nowMs?: number,
   ): number {
     const p = typeof peer === "string" ? this.byKey(peer) : (peer as P);
     if (p === undefined || !this.sending(p) || p.outFormats[streamIdx] === undefined) return 0;
@@ -322,7 +324,7 @@ export abstract class Endpoint<In, Out, Ev, P extends Peer> {
     ps.audioOut++;
     ps.datagramsOut++;
     this.stats.datagramsOut++;
-    p.sentSinceMark = true;
+    p.lastSentMs = nowMs === undefined ? this.latestMs : nowMs;
     return headerLength + n;
   }
 
@@ -354,7 +356,7 @@ export abstract class Endpoint<In, Out, Ev, P extends Peer> {
     ps.audioOut++;
     ps.datagramsOut++;
     this.stats.datagramsOut++;
-    p.sentSinceMark = true;
+    p.lastSentMs = this.latestMs;
     return true;
   }
 
@@ -436,7 +438,6 @@ export abstract class Endpoint<In, Out, Ev, P extends Peer> {
     this.transmit(p.codec, msg, p.address, p.port);
     p.stats.datagramsOut++;
     p.lastSentMs = nowMs;
-    p.sentSinceMark = false;
   }
 
   /** Queues an event. */

@@ -50,9 +50,7 @@ export class Peer implements PeerInfo {
   lastHeardMs: number;
   streaming: boolean;
   readonly outFormats: readonly Format[];
-  /** Audio was written for the peer since `lastSentMs` (writeAudio takes no clock). */
-  sentSinceMark: boolean;
-  /** Last time we sent it a control message, or noticed audio sent to it (ms). */
+  /** Last time we sent it anything (ms): a control message, or audio (the heartbeat is due 100 ms after). */
   lastSentMs: number;
   readonly key: string;
   readonly formats: StreamFormats;
@@ -75,7 +73,6 @@ export class Peer implements PeerInfo {
     this.lastHeardMs = nowMs;
     this.streaming = false;
     this.outFormats = asServer ? formats.inputs : formats.outputs;
-    this.sentSinceMark = false;
     this.lastSentMs = nowMs;
     this.key = peerKey(address, port);
     this.formats = formats;
