@@ -50,16 +50,6 @@ export function isUnsigned(t: SampleType): boolean {
 }
 
 /**
- * The byte at position `k` (counted in the stream) of a silent stream of type `t`: samples are
- * little-endian, so an unsigned sample's silence (the mid value) has 0x80 in its last byte and
- * 0 elsewhere; signed and float silence is all zeros.
- */
-export function silenceByte(t: SampleType, k: number): number {
-  const size = sampleSize(t);
-  return isUnsigned(t) && k % size === size - 1 ? 0x80 : 0;
-}
-
-/**
  * Writes silence into `buf[offset .. offset+length)`, where `buf[offset]` is byte `streamByte`
  * of the stream (so partial samples at either end get the right bytes). Fills whole runs with
  * `fill` and touches one byte per sample only for unsigned types.
@@ -162,11 +152,6 @@ export function formatProblem(f: Format): string | undefined {
 /** Bytes per frame: channels x sample size. */
 export function frameSize(f: Format): number {
   return f.channelCount * sampleSize(f.sampleType);
-}
-
-/** Bytes of one advertised buffer (bufferSize frames); 0 when the buffer size is not given. */
-export function chunkSize(f: Format): number {
-  return f.bufferSize * frameSize(f);
 }
 
 /** Bytes per second of a stream (frames/s x frame size). */

@@ -23,16 +23,6 @@ export function u64(n: number): U64 {
   return { hi: hi, lo: n - hi * TWO_POW_32 };
 }
 
-/** A new U64 from its halves. */
-export function u64Of(hi: number, lo: number): U64 {
-  return { hi: hi >>> 0, lo: lo >>> 0 };
-}
-
-/** True when the value is below 2^53, so that {@link u64ToNumber} is exact. */
-export function u64IsSafe(v: U64): boolean {
-  return v.hi < 0x200000;
-}
-
 /** The value as a number: exact below 2^53, rounded above. */
 export function u64ToNumber(v: U64): number {
   return v.hi * TWO_POW_32 + v.lo;

@@ -1,7 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
-  checkAudioPayload,
   defaultMaxGapBytes,
   RECEIVE_ACCEPTED,
   RECEIVE_GAP,
@@ -464,13 +463,6 @@ describe("StreamReceiver: huge gaps and large indices", () => {
     rx.reset();
     expect(rx.expected).toEqual({ hi: 0, lo: 0 });
     expect(rx.outputByte + rx.heldBytes + rx.messages + rx.bytesReceived).toBe(0);
-  });
-
-  it("checkAudioPayload", () => {
-    expect(checkAudioPayload(4, 4)).toBe(true);
-    expect(checkAudioPayload(0, 0)).toBe(true);
-    expect(checkAudioPayload(5, 4)).toBe(false);
-    expect(checkAudioPayload(4, 5)).toBe(false);
   });
 });
 

@@ -109,15 +109,6 @@ export function defaultMaxGapBytes(format: Format): number {
   return Math.max(bytes, MIN_DEFAULT_GAP_BYTES);
 }
 
-/**
- * True when an audio message's `n_bytes` matches the payload actually present after its header
- * (`payloadLength` = datagram length - header length). The endpoint discards and counts the
- * message otherwise (BEHAVIOUR.md), before calling a receiver.
- */
-export function checkAudioPayload(nBytes: number, payloadLength: number): boolean {
-  return nBytes === payloadLength;
-}
-
 /** Sets `v` to `v - n` (0 <= n < 2^53, n <= v). */
 function u64SubInPlace(v: U64, n: number): void {
   const nHi = Math.floor(n / TWO_POW_32);

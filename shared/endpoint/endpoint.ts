@@ -22,7 +22,7 @@ import { type Codec, detectCodec, encodeToBytes, type MessageCodec } from "../wi
 import { QUEUE_CAPACITY, resolveTiming, type Timing } from "./constants.js";
 import type { AudioEvent, DisconnectedBy, EndpointEvent } from "./events.js";
 import type { Peer, PeerInfo } from "./peer.js";
-import { addCounters, type EngineStats, type PeerStats } from "./peer-stats.js";
+import { addCounters, type EngineStats, newEngineStats, type PeerStats } from "./peer-stats.js";
 import { IndexCheck, type ReceiverFactory } from "./receivers.js";
 import { codecByName, type EndpointCodecs, type Transmit } from "./transmit.js";
 
@@ -136,15 +136,7 @@ export abstract class Endpoint<In, Out, Ev, P extends Peer> {
     if (!(cap >= 1) || Math.floor(cap) !== cap) {
       throw new Error('"queueCapacity" must be a positive integer, got ' + cap);
     }
-    this.stats = {
-      datagramsIn: 0,
-      datagramsOut: 0,
-      fromUnknown: 0,
-      badFromUnknown: 0,
-      offersWithheld: 0,
-      transmitsDropped: 0,
-      eventsDropped: 0,
-    };
+    this.stats = newEngineStats();
     this.last = undefined;
     const read = this.decoder(options.codecs.postcard).readAudio;
     this.readAudioIn = read || noAudio;
@@ -342,7 +334,7 @@ export abstract class Endpoint<In, Out, Ev, P extends Peer> {
     const p = peer as P;
     const retag = this.retagOut;
     if (
-      retag === undefined ||
+      !retag ||
       start !== 17 ||
       p.codec.name !== "postcard" ||
       streamIdx !== this.inHeader.streamIdx ||
