@@ -137,6 +137,16 @@ export async function listSerialPorts(): Promise<PortList> {
       );
     return { ports, listError: undefined };
   } catch (e) {
-    return { ports: scanDevices(), listError: e instanceof Error ? e.message : String(e) };
+    return { ports: scanDevices(), listError: listFailure(e) };
   }
+}
+
+/**
+ * Why serialport's list failed, in words for a user: on Linux it runs `udevadm`, which
+ * containers and minimal systems lack ("spawn udevadm ENOENT" says nothing to most people).
+ */
+function listFailure(e: unknown): string {
+  const msg = e instanceof Error ? e.message : String(e);
+  if (/udevadm/.test(msg) && /ENOENT/.test(msg)) return "udevadm (udev) is not installed";
+  return msg;
 }

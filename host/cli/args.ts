@@ -13,7 +13,14 @@ export function parse<O extends Options>(args: string[], options: O, allowPositi
     return parseArgs({ args, options, allowPositionals, strict: true });
   } catch (e) {
     const msg = e instanceof Error ? e.message : String(e);
-    throw new UsageError(msg.split(". ")[0]?.replace(/\.$/, "") ?? msg);
+    // "Option '--duration' argument is ambiguous.\nDid you forget...": a value starting with '-'
+    const ambiguous = /^Option '(--[\w-]+)' argument is ambiguous/.exec(msg);
+    if (ambiguous !== null) {
+      throw new UsageError(
+        `${ambiguous[1]} needs a value; one starting with '-' is written ${ambiguous[1]}=-...`,
+      );
+    }
+    throw new UsageError(msg.split("\n")[0]?.split(". ")[0]?.replace(/\.$/, "") ?? msg);
   }
 }
 

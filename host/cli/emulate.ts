@@ -18,6 +18,7 @@ import { join, resolve } from "node:path";
 import { type LogEntry, routeUnhandledRejections, startBoards } from "../emulator/index.js";
 import { type InterpreterBoards, startInterpreterBoards } from "../espruino/boards.js";
 import { oneOf, parse } from "./args.js";
+import { inPackage } from "./paths.js";
 import { EXIT, type Io, UsageError } from "./usage.js";
 
 const HELP = `usage: syfala emulate [--boards N] [--config FILE] [--port 6910] [--console-port 2323]
@@ -119,7 +120,8 @@ export async function emulateCommand(args: string[], io: Io): Promise<number> {
   const consolePort = integer("console-port", values["console-port"], 2323, 1, 65535 - count + 1);
   const profile = oneOf("profile", values.profile, PROFILES, "esp32");
   const firmwarePath =
-    values.firmware ?? (engine === "vm" ? "build/firmware/syfala.js" : "build/firmware/syfala.min.js");
+    values.firmware ??
+    inPackage(engine === "vm" ? "build/firmware/syfala.js" : "build/firmware/syfala.min.js");
   if (!existsSync(firmwarePath)) {
     throw new UsageError(`firmware file not found: ${firmwarePath} (build it with 'make firmware')`);
   }

@@ -35,6 +35,7 @@ import {
   type Terminal,
   wifiOption,
 } from "./board-options.js";
+import { inPackage } from "./paths.js";
 import { EXIT, type Io, UsageError } from "./usage.js";
 
 const HELP = `usage: syfala flash --port PORT [--firmware FILE] [--config FILE] [--wifi SSID[:PASSWORD]]
@@ -175,7 +176,7 @@ export function makeFlashCommand(term: Terminal): (args: string[], io: Io) => Pr
       throw new UsageError("--save and --ram exclude each other (saving to flash is the default)");
     }
     const save = values.ram !== true;
-    const firmwarePath = values.firmware ?? "build/firmware/syfala.min.js";
+    const firmwarePath = values.firmware ?? inPackage("build/firmware/syfala.min.js");
     if (!existsSync(firmwarePath)) {
       throw new UsageError(`firmware file not found: ${firmwarePath} (build it with 'make firmware')`);
     }

@@ -3,6 +3,7 @@
  * `--help`, reports bad arguments as one line with exit code 2, and returns its exit code rather
  * than calling process.exit, so that tests can run it in-process.
  */
+import { readFileSync } from "node:fs";
 import { createInterface } from "node:readline";
 import { configureCommand } from "./configure.js";
 import { discoverCommand } from "./discover.js";
@@ -29,7 +30,7 @@ commands:
   list-ports    serial ports, marking those that look like ESP32 boards
   netem         a UDP proxy that injects seeded loss, bursts, duplication, reordering, delay, rate limits
 
-Run 'syfala <command> --help' for a command's options.`;
+Run 'syfala <command> --help' for a command's options; 'syfala --version' prints the version.`;
 
 /** A command: takes its arguments and the io, returns the exit code. */
 export type Command = (args: string[], io: Io) => Promise<number>;
@@ -60,6 +61,10 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
     io.out(USAGE);
     return name === undefined ? EXIT.USAGE : EXIT.OK;
   }
+  if (name === "--version" || name === "-V" || name === "version") {
+    io.out(`syfala ${packageVersion()}`);
+    return EXIT.OK;
+  }
   const command = COMMANDS[name];
   if (command === undefined) {
     io.err(`syfala: unknown command '${name}' (try 'syfala --help')`);
@@ -74,4 +79,10 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
     }
     throw e;
   }
+}
+
+/** The package's version (package.json beside host/). */
+export function packageVersion(): string {
+  const text = readFileSync(new URL("../../package.json", import.meta.url), "utf8");
+  return (JSON.parse(text) as { version: string }).version;
 }

@@ -1,0 +1,81 @@
+/**
+ * The CLI's rough edges (issue 12): `syfala --version`; a bad argument is one line, also Node's
+ * "argument is ambiguous" for a value starting with '-'; default firmware paths resolve from the
+ * package, so `syfala emulate` runs from any folder; `list-ports` says in words that udev is
+ * missing instead of "spawn udevadm ENOENT". UDP port 47960 belongs to this file.
+ */
+import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { describe, expect, it } from "vitest";
+import { portTable } from "../host/cli/list-ports.js";
+import { runCli } from "./support/cli.js";
+import { ROOT } from "./support/client-boards.js";
+
+const VERSION = (JSON.parse(readFileSync(`${ROOT}package.json`, "utf8")) as { version: string }).version;
+
+describe("syfala CLI edges", () => {
+  it("--version prints the package's version", async () => {
+    const r = await runCli(["--version"]);
+    expect(r.code).toBe(0);
+    expect(r.out).toEqual([`syfala ${VERSION}`]);
+  });
+
+  it("a value starting with '-' gets one line naming the option, exit 2", async () => {
+    const r = await runCli(["session", "127.0.0.1", "--duration", "-1s"]);
+    expect(r.code).toBe(2);
+    expect(r.err).toEqual([
+      "syfala session: --duration needs a value; one starting with '-' is written --duration=-...",
+    ]);
+    const r2 = await runCli(["session", "127.0.0.1", "--duration=-1s"]);
+    expect(r2.code).toBe(2);
+    expect(r2.err).toHaveLength(1);
+    expect(r2.err[0]).toMatch(/--duration must be a duration .* got '-1s'/);
+    const r3 = await runCli(["discover", "--bogus"]);
+    expect(r3.code).toBe(2);
+    expect(r3.err).toHaveLength(1);
+    expect(r3.err[0]).toContain("--bogus");
+  });
+
+  it("list-ports says udev is missing in words", () => {
+    expect(portTable({ ports: [], listError: "udevadm (udev) is not installed" })).toEqual([
+      "no serial ports found (could not list: udevadm (udev) is not installed; scanned /dev/ttyUSB*, /dev/ttyACM*)",
+    ]);
+  });
+
+  it("list-ports never prints 'spawn udevadm ENOENT'", async () => {
+    const r = await runCli(["list-ports"]);
+    expect(r.out.join("\n")).not.toMatch(/spawn udevadm/);
+    const j = await runCli(["list-ports", "--json"]);
+    expect(j.out.join("\n")).not.toMatch(/spawn udevadm/);
+  });
+
+  it("syfala emulate runs from another folder: its default firmware comes from the package", async () => {
+    const child = spawn(
+      process.execPath,
+      [`${ROOT}bin/syfala.mjs`, "emulate", "--boards", "1", "--port", "47960"],
+      {
+        cwd: tmpdir(),
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    );
+    let out = "";
+    child.stdout.on("data", (d: Buffer) => {
+      out += d.toString();
+    });
+    child.stderr.on("data", (d: Buffer) => {
+      out += d.toString();
+    });
+    try {
+      const end = Date.now() + 15000;
+      while (!/syfala \S+ on EMULATOR: port 47960/.test(out)) {
+        if (Date.now() > end || child.exitCode !== null) throw new Error(`no boot line; got: ${out}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    } finally {
+      child.kill("SIGINT");
+      await new Promise((r) => child.on("exit", r));
+    }
+    expect(out).not.toMatch(/not found/);
+  }, 30000);
+});
