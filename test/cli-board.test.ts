@@ -595,23 +595,14 @@ describe("over an emulated board's TCP console", () => {
   }, 30000);
 });
 
-/** socat, installed when missing and possible; undefined (with the reason printed) otherwise. */
+/**
+ * socat, or undefined (the reason printed; the tests that need it are then skipped, which
+ * REQUIRE_ALL=1 turns into a failure). Installing it is `make setup`'s job, not a test's.
+ */
 function socat(): string | undefined {
   const which = spawnSync("sh", ["-c", "command -v socat"], { encoding: "utf8" });
   if (which.status === 0) return which.stdout.trim();
-  if (process.getuid?.() === 0) {
-    spawnSync(
-      "sh",
-      ["-c", "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq socat"],
-      {
-        stdio: "ignore",
-        timeout: 120000,
-      },
-    );
-    const again = spawnSync("sh", ["-c", "command -v socat"], { encoding: "utf8" });
-    if (again.status === 0) return again.stdout.trim();
-  }
-  console.log("SKIPPED: socat is missing and could not be installed (make setup installs it)");
+  console.log("skipped: socat is missing (make setup installs it): the serial-path tests");
   return undefined;
 }
 

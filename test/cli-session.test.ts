@@ -116,7 +116,7 @@ describe("syfala session against the real firmware", () => {
       ok: boolean;
       loopback: { input: number; output: number; compared: number; mismatched: number; ok: boolean }[];
       outputs: { bytes: number }[];
-      rtt: { loopback: { count: number; minMs: number } };
+      rtt: { loopback: { count: number; minMs: number; meanMs: number; maxMs: number } };
     };
     expect(j.ok).toBe(true);
     expect(j.loopback).toHaveLength(1);
@@ -126,7 +126,12 @@ describe("syfala session against the real firmware", () => {
     expect(v.compared).toBeGreaterThan(60000);
     expect(v.compared).toBeLessThanOrEqual(j.outputs[0]!.bytes);
     expect(j.rtt.loopback.count).toBeGreaterThan(100);
-    expect(j.rtt.loopback.minMs).toBeGreaterThanOrEqual(0);
+    // a round trip through a board on this machine: positive, ordered, and well under a packet (16 ms)
+    const rtt = j.rtt.loopback;
+    expect(rtt.minMs).toBeGreaterThan(0);
+    expect(rtt.minMs).toBeLessThanOrEqual(rtt.meanMs);
+    expect(rtt.meanMs).toBeLessThanOrEqual(rtt.maxMs);
+    expect(rtt.minMs).toBeLessThan(10);
   });
 
   it("--check-loopback fails with a clear message when the board does not echo", async () => {

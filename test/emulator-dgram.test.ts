@@ -177,7 +177,7 @@ describe("emulated dgram", () => {
     ]);
   });
 
-  it("every board hears broadcasts on 127.255.255.255 and answers from its own address", async () => {
+  it("every board hears broadcasts on 127.255.255.255 and answers from its own address", async (ctx) => {
     // Probe the kernel first: Linux delivers broadcasts on lo to sockets bound to the broadcast address.
     const probe = await client("127.255.255.255", 47099, true);
     const sender = await client();
@@ -187,7 +187,8 @@ describe("emulated dgram", () => {
       () => false,
     );
     if (!delivered) {
-      console.log("SKIPPED: this kernel does not deliver broadcasts to 127.255.255.255 on lo");
+      // a real skip (REQUIRE_ALL=1 fails it), not a silent pass
+      ctx.skip("this kernel does not deliver broadcasts to 127.255.255.255 on lo");
       return;
     }
     const bs = await boards(
