@@ -19,7 +19,7 @@
  * ESPRUINO_BIN this part prints one line and is skipped.
  */
 import dgram from "node:dgram";
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { EspruinoInterpreter } from "../host/espruino/interpreter.js";
@@ -65,9 +65,17 @@ export interface PatternRow {
   streamingBlocks: number;
 }
 
+/** Blocks in use at the default configuration (only the port set), code in RAM or in flash. */
+export interface MemoryRow {
+  mode: "RAM" | "flash";
+  idleBlocks: number;
+  streamingBlocks: number;
+}
+
 export interface EspruinoBenchResult {
   pings: PingResult[];
   patterns: PatternRow[];
+  memory: MemoryRow[];
   steps: Record<string, number>;
 }
 
@@ -215,6 +223,33 @@ async function patternBoard(bin: string, name: string, format: Format): Promise<
   }
 }
 
+/**
+ * The firmware at its default configuration (a 440 Hz tone in, a discarding output; only the
+ * port set), idle and 1.5 s into one client's stream: run as a file (its text in RAM), or
+ * booted from `.bootcde` in Storage, as `syfala flash` / SAVE_ON_SEND=1 leave it (code in flash).
+ */
+async function memoryAtDefault(bin: string, mode: "RAM" | "flash"): Promise<MemoryRow> {
+  const config = { port: BOARD_PORT };
+  const it = await EspruinoInterpreter.start(
+    mode === "RAM"
+      ? { bin, program: FIRMWARE, config, telnet: true }
+      : { bin, files: { ".bootcde": readFileSync(FIRMWARE, "latin1") }, config, telnet: true },
+  );
+  let d: EngineDriver | undefined;
+  try {
+    await it.waitForLine(/syfala .* port /, 0, 20000);
+    const idle = await it.health();
+    const c = await connected();
+    d = c.d;
+    await sleep(1500);
+    const streaming = await it.health();
+    return { mode, idleBlocks: idle.usage, streamingBlocks: streaming.usage };
+  } finally {
+    d?.close();
+    await it.stop();
+  }
+}
+
 async function steps(bin: string): Promise<Record<string, number>> {
   const dir = mkdtempSync(join(tmpdir(), "syfala-bench-steps-"));
   try {
@@ -277,10 +312,20 @@ export async function benchEspruino(): Promise<EspruinoBenchResult | undefined> 
       `${r.name.padEnd(30)} ${f1(r.packetsPerSec).padStart(5)}  ${String(r.due).padStart(5)}  ${f1(r.onTimePercent).padStart(6)} %  ${f1(r.latePercent).padStart(3)} %  ${f1(r.skippedPercent).padStart(5)} %  ${r.idleBlocks} / ${r.streamingBlocks}`,
     );
   }
+  const memory: MemoryRow[] = [];
+  for (const mode of ["RAM", "flash"] as const) memory.push(await memoryAtDefault(bin, mode));
+  console.log(
+    "\nreal interpreter: JsVar blocks in use at the default configuration (targets with one client: 2,000 from RAM, 1,200 from flash)",
+  );
+  console.log("code in   idle  one client streaming");
+  for (const m of memory)
+    console.log(
+      `${m.mode.padEnd(7)} ${String(m.idleBlocks).padStart(6)}  ${String(m.streamingBlocks).padStart(6)}`,
+    );
   const s = await steps(bin);
   console.log(
     "\nreal interpreter: per-step costs (us per call, getTime() around each, bench/espruino/steps.ts)",
   );
   for (const [k, v] of Object.entries(s)) if (k !== "echoed") console.log(`  ${String(v).padStart(6)}  ${k}`);
-  return { pings, patterns, steps: s };
+  return { pings, patterns, memory, steps: s };
 }
