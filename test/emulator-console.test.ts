@@ -5,15 +5,13 @@
  * saved to Storage. The upload runs in a network namespace of its own (unshare -n, only lo up), with the
  * board inside it, so that it provably reaches nothing outside the machine.
  */
-import { spawnSync } from "node:child_process";
 import net from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { type Lan, startBoards } from "../host/emulator/index.js";
 import { modulesOf, PROFILES } from "../host/emulator/profile.js";
 import { countBrackets } from "../host/emulator/repl.js";
+import { NO_NAMESPACES, namespacesWork, runInNamespace } from "./support/namespace.js";
 
-const ROOT = new URL("..", import.meta.url).pathname;
-const IP = "/usr/sbin/ip";
 const running: Lan[] = [];
 const sockets: net.Socket[] = [];
 
@@ -106,31 +104,14 @@ describe("console REPL", () => {
   });
 });
 
-function namespacesWork(): boolean {
-  const r = spawnSync("unshare", ["-n", "sh", "-c", `${IP} link set lo up && ${IP} -o addr show lo`], {
-    encoding: "utf8",
-    timeout: 10000,
-  });
-  return r.status === 0 && r.stdout.includes("127.0.0.1");
-}
-
 describe("upload with the real espruino tool, in a network namespace", () => {
   it("uploads a program into RAM and into Storage; the board runs it and answers UDP", (ctx) => {
     if (!namespacesWork()) {
-      console.log("SKIPPED: network namespaces are not permitted here (unshare -n failed)");
+      console.log(NO_NAMESPACES);
       ctx.skip();
       return;
     }
-    const r = spawnSync(
-      "unshare",
-      [
-        "-n",
-        "sh",
-        "-c",
-        `${IP} link set lo up && exec node --import tsx test/fixtures/emulator/upload-runner.ts`,
-      ],
-      { cwd: ROOT, encoding: "utf8", timeout: 90000 },
-    );
+    const r = runInNamespace("test/fixtures/emulator/upload-runner.ts", [], 90000);
     expect(r.status, r.stderr).toBe(0);
     const result = JSON.parse(r.stdout.trim().split("\n").at(-1) ?? "{}") as {
       steps: { name: string; toolExit: number | null; toolOutput: string; reply: string | null }[];

@@ -8,7 +8,6 @@
  *
  * UDP ports 49000-49499 only (test files run in parallel; each test has its own ports).
  */
-import { spawnSync } from "node:child_process";
 import dgram from "node:dgram";
 import { existsSync } from "node:fs";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -17,11 +16,11 @@ import type { Format, StreamFormats } from "../shared/format.js";
 import { postcard } from "../shared/wire/postcard.js";
 import { type EngineDriver, startDriver } from "./support/engine-driver.js";
 import { discover, loopBytes, recordAudio, sendLoopback, sleep, until } from "./support/firmware-session.js";
+import { NO_NAMESPACES, namespacesWork, runInNamespace } from "./support/namespace.js";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const FIRMWARE = `${ROOT}build/firmware/syfala.js`;
 const BROADCAST = "127.255.255.255";
-const IP = "/usr/sbin/ip";
 const WIFI = { ssid: "firmware-lab", password: "secret" };
 
 /** Input 0 reflects output 0 (loopback pair); input 1 is the test pattern. */
@@ -267,32 +266,15 @@ describe("the firmware file in emulated boards, with the client engine over UDP"
   });
 });
 
-function namespacesWork(): boolean {
-  const r = spawnSync("unshare", ["-n", "sh", "-c", `${IP} link set lo up && ${IP} -o addr show lo`], {
-    encoding: "utf8",
-    timeout: 10000,
-  });
-  return r.status === 0 && r.stdout.includes("127.0.0.1");
-}
-
 describe("upload of the firmware with the real espruino tool, in a network namespace", () => {
   it("uploads build/firmware/syfala.min.js through the console; the board is then found by discovery", (ctx) => {
     if (!namespacesWork()) {
-      console.log("SKIPPED: network namespaces are not permitted here (unshare -n failed)");
+      console.log(NO_NAMESPACES);
       ctx.skip();
       return;
     }
     expect(existsSync(`${ROOT}build/firmware/syfala.min.js`), "run `make firmware` first").toBe(true);
-    const r = spawnSync(
-      "unshare",
-      [
-        "-n",
-        "sh",
-        "-c",
-        `${IP} link set lo up && exec node --import tsx test/support/firmware-upload-runner.ts 49040 49041`,
-      ],
-      { cwd: ROOT, encoding: "utf8", timeout: 90000 },
-    );
+    const r = runInNamespace("test/support/firmware-upload-runner.ts", [49040, 49041], 90000);
     expect(r.status, r.stderr).toBe(0);
     const result = JSON.parse(r.stdout.trim().split("\n").at(-1) ?? "{}") as {
       toolExit: number | null;

@@ -7,11 +7,10 @@
  * --config, and a power cycle (test/support/real-upload-runner.ts does the steps). Blocks in use
  * and error flags are read back after each. UDP port 46200 (inside the namespace).
  */
-import { spawnSync } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { expect, it } from "vitest";
 import type { Health } from "../../host/espruino/interpreter.js";
-import { ROOT } from "../support/client-boards.js";
+import { NO_NAMESPACES, namespacesWork, runInNamespace } from "../support/namespace.js";
 import {
   BOOT_FLAGS_FROM_RAM,
   describeReal,
@@ -20,7 +19,6 @@ import {
   firmwareFile,
 } from "../support/real-boards.js";
 
-const IP = ["/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip"].find((p) => existsSync(p));
 const PORT = 46200;
 
 interface Step {
@@ -31,34 +29,19 @@ interface Step {
   health?: Health;
 }
 
-function namespacesWork(): boolean {
-  if (IP === undefined) return false;
-  const r = spawnSync("unshare", ["-n", "sh", "-c", `${IP} link set lo up && ${IP} -o addr show lo`], {
-    encoding: "utf8",
-    timeout: 10000,
-  });
-  return r.status === 0 && r.stdout.includes("127.0.0.1");
-}
-
 describeReal("uploads to the real interpreter over --telnet, in a network namespace", () => {
   it("the espruino tool into flash, a boot from flash, syfala flash and configure with and without --config", (ctx) => {
     const bin = espruinoBin();
     firmwareFile(FIRMWARE_MIN);
     if (!namespacesWork()) {
-      console.log("SKIPPED: network namespaces are not permitted here (unshare -n failed)");
+      console.log(NO_NAMESPACES);
       ctx.skip();
       return;
     }
-    const r = spawnSync(
-      "unshare",
-      [
-        "-n",
-        "sh",
-        "-c",
-        `${IP} link set lo up && exec node --import tsx test/support/real-upload-runner.ts ${PORT}`,
-      ],
-      { cwd: ROOT, encoding: "utf8", timeout: 150000, env: { ...process.env, ESPRUINO_BIN: bin } },
-    );
+    const r = runInNamespace("test/support/real-upload-runner.ts", [PORT], 150000, {
+      ...process.env,
+      ESPRUINO_BIN: bin,
+    });
     expect(r.status, r.stderr).toBe(0);
     const result = JSON.parse(r.stdout.trim().split("\n").at(-1) ?? "{}") as {
       steps: Step[];
