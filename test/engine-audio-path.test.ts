@@ -13,24 +13,20 @@ import type { AudioSink } from "../shared/endpoint/endpoint.js";
 import type { IndexCheck } from "../shared/endpoint/receivers.js";
 import { ServerEngine, type ServerOptions } from "../shared/endpoint/server.js";
 import type { StreamFormats } from "../shared/format.js";
-import { type AudioHeader, Client, type ClientMessage, type ServerMessage } from "../shared/message.js";
+import { type AudioHeader, Client, type ServerMessage } from "../shared/message.js";
 import { u64, u64ToNumber } from "../shared/u64.js";
 import type { Codec } from "../shared/wire/codec.js";
 import { msgpack } from "../shared/wire/msgpack.js";
 import { postcard } from "../shared/wire/postcard.js";
 import { postcardForServer } from "../shared/wire/postcard-server.js";
+import { audio, enc } from "./support/client-datagrams.js";
 
 const F = { sampleRate: 8000, channelCount: 1, bufferSize: 16, sampleType: "I16" as const };
 const FORMATS: StreamFormats = { inputs: [F, F], outputs: [F, F] };
 const A = { address: "127.0.0.2", port: 40000 };
 const KEY = "127.0.0.2:40000";
 
-function enc(m: ClientMessage, codec: Codec = postcard): Uint8Array {
-  const b = new Uint8Array(codec.client.encodingLength(m));
-  codec.client.encode(m, b, 0);
-  return b;
-}
-
+/** An audio datagram of `n` bytes (byte k of the stream is k & 0xff), its header saying `nBytes`. */
 function clientAudio(
   streamIdx: number,
   byteIdx: number,
@@ -38,12 +34,9 @@ function clientAudio(
   nBytes = n,
   codec: Codec = postcard,
 ): Uint8Array {
-  const m: ClientMessage = { type: "audio", header: { streamIdx, byteIdx: u64(byteIdx), nBytes } };
-  const h = codec.client.encodingLength(m);
-  const b = new Uint8Array(h + n);
-  codec.client.encode(m, b, 0);
-  for (let i = 0; i < n; i++) b[h + i] = (byteIdx + i) & 0xff;
-  return b;
+  const payload = new Uint8Array(n);
+  for (let i = 0; i < n; i++) payload[i] = (byteIdx + i) & 0xff;
+  return audio(streamIdx, byteIdx, payload, nBytes, codec);
 }
 
 /** A server with client A connected in `codec` at t = 0 (and streaming when `start`). */

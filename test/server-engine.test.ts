@@ -18,6 +18,7 @@ import { u64 } from "../shared/u64.js";
 import { type Codec, detectCodec } from "../shared/wire/codec.js";
 import { msgpack } from "../shared/wire/msgpack.js";
 import { postcard } from "../shared/wire/postcard.js";
+import { audio, enc } from "./support/client-datagrams.js";
 import { messageName } from "./support/virtual-net.js";
 
 const FORMATS: StreamFormats = {
@@ -35,27 +36,6 @@ const KEY_B = "127.0.0.3:40001";
 
 function server(over?: Partial<ServerOptions>): ServerEngine {
   return new ServerEngine({ formats: FORMATS, codecs: CODECS, ...over });
-}
-
-function enc(m: ClientMessage, codec: Codec = postcard): Uint8Array {
-  const b = new Uint8Array(codec.client.encodingLength(m));
-  codec.client.encode(m, b, 0);
-  return b;
-}
-
-function audio(
-  streamIdx: number,
-  byteIdx: number,
-  payload: Uint8Array,
-  nBytes = payload.length,
-  codec: Codec = postcard,
-) {
-  const m: ClientMessage = { type: "audio", header: { streamIdx, byteIdx: u64(byteIdx), nBytes } };
-  const h = codec.client.encodingLength(m);
-  const b = new Uint8Array(h + payload.length);
-  codec.client.encode(m, b, 0);
-  b.set(payload, h);
-  return b;
 }
 
 interface Sent {
