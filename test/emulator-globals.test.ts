@@ -193,6 +193,25 @@ describe("the emulated context", () => {
     expect(Number(delta)).toBeLessThanOrEqual(110);
   });
 
+  it("E.getSizeOf on the linux profile gives what Espruino 2v29's Linux build measured", async () => {
+    // Measured with E.getSizeOf on the Linux build (27-byte blocks), code run from a file (RAM),
+    // pretokenised: strings, a typed array, functions by parameters and (tokenised) body length.
+    const lengths = [20, 60, 200, 800, 3200];
+    const fns = lengths
+      .map((n) => `function f${n}(a){return a${"+a".repeat(Math.max(0, Math.floor((n - 8) / 2)))}}`)
+      .join("");
+    const r = await runScript(
+      `E.setFlags({pretokenise:1});${fns}function h(){} function h2(a){return a}` +
+        "class C{constructor(x){this.x=x}m1(a){return a+a+a+a+a+a+a+a+a+a+a+a+a+a+a+a}m2(){return 1}}" +
+        "print(E.getSizeOf('xxxxxxxxxxxxxxxxxxxx'),E.getSizeOf('xxxxxxxxxxxxxxxxxxxxx'),E.getSizeOf(new Uint8Array(1400))," +
+        `E.getSizeOf(h),E.getSizeOf(h2),E.getSizeOf(C.prototype.m1),E.getSizeOf(C.prototype.m2),[${lengths.map((n) => `E.getSizeOf(f${n})`).join(",")}].join(','))`,
+      { profile: "linux" },
+    );
+    expect(r.error).toBeUndefined();
+    // Real (the same program as a file on the Linux build): 1 2 55 1 4 5 3 4,6,12,34,123.
+    expect(r.output).toEqual(["1 2 55 1 4 5 3 4,6,12,34,123"]);
+  });
+
   it("timers return numbers; clearTimeout(undefined) throws; clearTimeout() clears all", async () => {
     const lines = await out(
       "var a = setTimeout(function(){ print('a') }, 5); var b = setInterval(function(){ print('b') }, 5);" +

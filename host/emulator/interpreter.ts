@@ -18,7 +18,7 @@ import { rewriteEqualityCached } from "./equality.js";
 import { formatArgs, formatJson, formatUncaught } from "./format.js";
 import { type GatePolicy, gate } from "./gate.js";
 import { EventLoop } from "./loop.js";
-import { BASE_BLOCKS, MemoryWalk } from "./memory.js";
+import { BASE_BLOCKS, builtInBlocks, builtInsNamed, MemoryWalk } from "./memory.js";
 import { modulesOf, type Profile } from "./profile.js";
 
 /** What a board does for its interpreter. */
@@ -100,6 +100,8 @@ export class Interpreter {
   private readonly flashCode: string[] = [];
   private readonly flashCache = new Map<string, boolean>();
   private readonly errorFlags = new Set<string>();
+  /** Built-in classes the loaded code names (for process.memory()). */
+  private readonly builtInsNamed = new Set<string>();
   private readonly modules = new Map<string, unknown>();
   private readonly cached = new Map<string, unknown>();
   private timeOffsetMs = 0;
@@ -154,6 +156,7 @@ export class Interpreter {
       );
       return { ok: false, error, refused: true };
     }
+    this.noteBuiltInsNamed(code);
     // What runs (and what functions' text shows) is the rewritten code.
     const run = rewriteEqualityCached(code);
     if (origin === "flash") {
@@ -231,7 +234,7 @@ export class Interpreter {
     const g = this.realm.global;
     for (const k of Object.getOwnPropertyNames(g)) {
       if (this.realm.initialGlobals.has(k) && !this.isUserValue(g[k])) continue;
-      walk.blocks += 1 + Math.ceil(Math.max(0, k.length - 4) / 12);
+      walk.blocks += walk.nameBlocks(k);
       walk.add(g[k]);
     }
     walk.add(this.espruinoE);
@@ -242,12 +245,17 @@ export class Interpreter {
       walk.add(cb);
     }
     walk.finish(this.opts.inspectClosures);
-    return BASE_BLOCKS + walk.blocks + this.host.nativeBlocks();
+    return BASE_BLOCKS + walk.blocks + this.host.nativeBlocks() + builtInBlocks(this.builtInsNamed);
+  }
+
+  /** Records the built-in classes `code` names (each costs blocks once named, memory.ts). */
+  private noteBuiltInsNamed(code: string): void {
+    for (const name of builtInsNamed(code)) this.builtInsNamed.add(name);
   }
 
   /** E.getSizeOf(v). */
   sizeOf(v: unknown): number {
-    const walk = this.newWalk();
+    const walk = this.newWalk(true);
     walk.add(v);
     return Math.max(1, walk.finish(this.opts.inspectClosures));
   }
@@ -256,15 +264,19 @@ export class Interpreter {
     return (typeof v === "object" || typeof v === "function") && v !== null && !this.realm.isBuiltIn(v);
   }
 
-  private newWalk(): MemoryWalk {
+  private newWalk(skipScript = false): MemoryWalk {
     const realm = this.realm;
-    return new MemoryWalk({
-      context: realm.context,
-      contextName: realm.name,
-      isBuiltIn: (o) => realm.isBuiltIn(o),
-      isNative: (o) => realm.isNative(o),
-      isFlashCode: (text) => this.isFlashCode(text),
-    });
+    return new MemoryWalk(
+      {
+        context: realm.context,
+        contextName: realm.name,
+        isBuiltIn: (o) => realm.isBuiltIn(o),
+        isNative: (o) => realm.isNative(o),
+        isFlashCode: (text) => this.isFlashCode(text),
+        blocks: this.host.profile.blocks,
+      },
+      skipScript,
+    );
   }
 
   private isFlashCode(text: string): boolean {

@@ -1,59 +1,229 @@
 /**
- * `process.memory()` for an emulated board: an ESTIMATE of the JsVar blocks (14 bytes each on
- * ESP32) that the program's data and code would take on real Espruino, from a walk of what the
- * program can reach in its V8 context. How it counts (Espruino's storage model, simplified):
+ * `process.memory()` for an emulated board: an ESTIMATE of the JsVar blocks that the program's
+ * data and code would take on real Espruino, from a walk of what the program can reach in its V8
+ * context. How it counts (Espruino's storage model, simplified; block sizes from the profile's
+ * {@link BlockGeometry}: ESP32 14-byte blocks, the Linux build 27-byte ones):
  *
  * - roots: the global object's own properties that are not Espruino built-ins, the top-level
  *   `let`/`const`/`class` bindings, the callbacks of pending timers and every listener registered
  *   on built-in objects (sockets, `E`, `process`, Wi-Fi); each object is counted once;
- * - a property or array element: 1 block for its name (+1 per 12 characters beyond 4), plus its
- *   value; integers, booleans, null and undefined are packed into the name block (0 more);
- *   other numbers take 1 block, a string 1 block (8 characters) +1 per 12 more;
+ * - a property or array element: its name (1 block up to `nameChars`, +1 per `extChars`), plus
+ *   its value; integers, booleans, null and undefined are packed into the name block (0 more);
+ *   other numbers take 1 block, a string 1 block (`stringChars`) +1 per `extChars` more;
  * - an object or array: 1 block + its properties; its prototype when it is not a built-in (class
  *   prototypes with their methods); a Date 2, a Promise 3, a RegExp 1 + its source;
- * - an ArrayBuffer of n bytes: 2 + ceil(n / 14) (a flat string), a typed array or DataView 1 more
- *   (so `new Uint8Array(1400)` is 103, as measured on ESP32);
- * - a function: 1 block + its properties + its code: code that came from Storage (the firmware
- *   booted from `.bootcde`) runs from flash and costs 2 blocks, code uploaded into RAM (the
- *   console) keeps its source text, counted as a string; plus, for a closure, 1 block for the
+ * - an ArrayBuffer of n bytes: 1 + a flat string (1 + ceil(n / flatBytes)), a typed array or
+ *   DataView 1 more (`new Uint8Array(1400)` is 103 on ESP32, 55 on the Linux build, measured);
+ * - a function: 1 block + 1 per parameter name + its properties + its code, from its text
+ *   ({@link functionShape}; a class's code is its constructor's): code that came from Storage
+ *   (the firmware booted from `.bootcde`) stays in flash and costs 2 blocks; code uploaded into
+ *   RAM (the console, a file run directly) keeps its body, tokenised as `pretokenise` does
+ *   ({@link tokenisedLength}), in a plain or flat string, whichever is fewer blocks
+ *   ({@link ramCodeBlocks}); an empty body costs nothing. Plus, for a closure, 1 block for the
  *   scope link and the variables it captures. V8 does not expose closure variables to scripts,
  *   so they are read through the inspector protocol (node:inspector, synchronous on the main
- *   thread); V8 keeps only the variables a closure actually uses (Espruino keeps the whole scope),
- *   and two closures with equal primitive variables are counted once: closures are slightly
- *   UNDER-estimated;
- * - plus a fixed base for the interpreter itself ({@link BASE_BLOCKS}), and what the board adds
- *   for its built-in objects (each open socket, each timer).
- * Calibrated against ESPRUINO.md's figures (a 12 KB minified program uploaded to RAM: about
- * 1,000 blocks; from flash: 35-50 % fewer). It is a model, not a measurement: expect +-30 %.
+ *   thread); V8 keeps only the variables a closure actually uses (Espruino keeps the whole
+ *   scope), and two closures with equal primitive variables are counted once: closures are
+ *   slightly UNDER-estimated;
+ * - plus a fixed base for the interpreter itself ({@link BASE_BLOCKS}), the built-in classes the
+ *   loaded code names ({@link builtInBlocks}), and what the board adds for its built-in objects
+ *   (the dgram module and each open socket, board.ts).
+ *
+ * Calibration and tolerance: against Espruino 2v29's Linux build (the real-interpreter tier,
+ * test/real/memory-calibration.test.ts, which runs both in one run and asserts it), with the
+ * same firmware file (build/firmware/syfala.min.js and the msgpack build) and configuration, idle
+ * and with one client streaming, code from RAM and from flash, the estimate is within 15 % of
+ * `process.memory().usage` (measured 4-10 % under at commit time: the closure under-count above
+ * and interpreter internals that are not modelled). The ESP32 profile uses the same model with
+ * ESP32's block geometry, which is not measured on a board: expect more error there.
+ *
  * Cost: one walk per call. Without closures (`inspectClosures: false`) under 1 ms; with them, one
  * inspector request per function reached plus one for all their scopes, about 15-30 ms for the
  * 40 KB firmware (153 functions; 0.2 s before the scopes were read in Node instead of through
- * Runtime.getProperties). The board's loop stalls that long.
+ * Runtime.getProperties). The board's loop stalls that long. Function texts are parsed once
+ * (cached).
  */
 
 import inspector from "node:inspector";
 import type vm from "node:vm";
+import { type Node, parseExpressionAt, tokenizer } from "acorn";
+import { EQUALITY_HELPERS } from "./equality.js";
+import { type BlockGeometry, ESP32_BLOCKS } from "./profile.js";
 
 /** Blocks Espruino uses for itself before any program (root, timer and watch arrays, modules). */
 export const BASE_BLOCKS = 40;
-/** Characters of a name held by its first block. */
-const NAME_CHARS = 4;
-/** Characters of a string held by its first block. */
-const STRING_CHARS = 8;
-/** Characters held by each extension block of a string. */
-const EXT_CHARS = 12;
-/** Bytes per block of a flat string (typed array backing store). */
-const FLAT_BYTES = 14;
-/** Blocks for a function whose code stays in flash. */
+/** Blocks for a function's code kept in flash: its code entry and the reference into flash. */
 const FLASH_CODE_BLOCKS = 2;
 
 /** Blocks of a string of `n` characters. */
-export function stringBlocks(n: number): number {
-  return 1 + Math.ceil(Math.max(0, n - STRING_CHARS) / EXT_CHARS);
+export function stringBlocks(n: number, g: BlockGeometry = ESP32_BLOCKS): number {
+  return 1 + Math.ceil(Math.max(0, n - g.stringChars) / g.extChars);
 }
 
-function nameBlocks(name: string): number {
-  return 1 + Math.ceil(Math.max(0, name.length - NAME_CHARS) / EXT_CHARS);
+/** Blocks of a flat string of `n` bytes: one header, then `flatBytes` per block. */
+export function flatBlocks(n: number, g: BlockGeometry = ESP32_BLOCKS): number {
+  return 1 + Math.ceil(n / g.flatBytes);
+}
+
+function nameBlocks(name: string, g: BlockGeometry): number {
+  return 1 + Math.ceil(Math.max(0, name.length - g.nameChars) / g.extChars);
+}
+
+/**
+ * Blocks of a function's code kept in RAM: its code entry (1) and the code text, a plain
+ * string or, when that is fewer blocks, a flat one (as Espruino picks); nothing for empty code.
+ * Measured on the Linux build: `function f(a){return a+a...}` of 20, 60, 200, 800, 3,200
+ * characters took 4, 6, 12, 34, 123 blocks (1 + 1 per parameter + this).
+ */
+export function ramCodeBlocks(bytes: number, g: BlockGeometry = ESP32_BLOCKS): number {
+  if (bytes === 0) return 0;
+  return 1 + Math.min(stringBlocks(bytes, g), flatBlocks(bytes, g));
+}
+
+/** What Espruino keeps of a function: its parameter names and its code's length, tokenised. */
+export interface FunctionShape {
+  readonly params: readonly string[];
+  /** Bytes of the body as Espruino stores it with `pretokenise` (see {@link tokenisedLength}). */
+  readonly codeBytes: number;
+}
+
+const HELPERS = new Set<string>(Object.values(EQUALITY_HELPERS));
+const NO_CODE: FunctionShape = { params: [], codeBytes: 0 };
+const shapes = new Map<string, FunctionShape>();
+
+/**
+ * The length of `code` once Espruino tokenised it (`E.setFlags({pretokenise:1})`, which the
+ * firmware sets first): no white space or comments, each keyword and operator one byte,
+ * identifiers and numbers as their text, a string literal as its text (a token, a length, the
+ * characters). The loader's equality rewrite (`ǀ(a,b)` for `a===b`, equality.ts) is taken back:
+ * 3 bytes less per helper call. Measured on the Linux build: 106 copies of
+ * `if(a){return a}else{return a}` (3,074 characters) were 1,378 bytes (13 per copy).
+ */
+export function tokenisedLength(code: string): number {
+  let n = 0;
+  try {
+    for (const t of tokenizer(code, { ecmaVersion: "latest", allowReturnOutsideFunction: true })) {
+      const label = t.type.label;
+      if (label === "name") {
+        const name = code.slice(t.start, t.end);
+        n += HELPERS.has(name) ? -2 : name.length;
+      } else if (label === "num" || label === "string" || label === "regexp" || label === "template") {
+        n += t.end - t.start;
+      } else n += 1; // a keyword or an operator: one token byte
+    }
+  } catch {
+    return code.replace(/\s+/g, "").length;
+  }
+  return n;
+}
+
+/**
+ * Built-in classes that cost blocks once code names one: Espruino then makes the class's object
+ * (a native function with its prototype) and keeps it in its root. Measured on the Linux build
+ * 2v29 in the firmware's root: Object, Function, String, Array, Error, RegExp 7 blocks each,
+ * ArrayBuffer, DataView and each typed array 8, plus ArrayBufferView 8 once any typed array is
+ * used. Other built-ins (Math, JSON, E's functions...) cost about 0-2 and are not counted.
+ */
+const BUILT_IN_CLASS_BLOCKS: Readonly<Record<string, number>> = {
+  Object: 7,
+  Function: 7,
+  String: 7,
+  Array: 7,
+  Error: 7,
+  RegExp: 7,
+  Number: 7,
+  Boolean: 7,
+  Date: 7,
+  Promise: 7,
+  TypeError: 7,
+  ArrayBuffer: 8,
+  DataView: 8,
+  Uint8Array: 8,
+  Int8Array: 8,
+  Uint8ClampedArray: 8,
+  Uint16Array: 8,
+  Int16Array: 8,
+  Uint32Array: 8,
+  Int32Array: 8,
+  Float32Array: 8,
+  Float64Array: 8,
+};
+const TYPED_ARRAY = /^(Uint|Int|Float)(8|16|32|64)(Clamped)?Array$/;
+/** ArrayBufferView, made once along with the first typed array class. */
+const ARRAY_BUFFER_VIEW_BLOCKS = 8;
+
+/** The built-in classes of {@link BUILT_IN_CLASS_BLOCKS} that `code` names. */
+export function builtInsNamed(code: string): Set<string> {
+  const names = new Set<string>();
+  try {
+    for (const t of tokenizer(code, { ecmaVersion: "latest", allowReturnOutsideFunction: true })) {
+      if (t.type.label !== "name") continue;
+      const name = code.slice(t.start, t.end);
+      if (Object.hasOwn(BUILT_IN_CLASS_BLOCKS, name)) names.add(name);
+    }
+  } catch {
+    // unparsable: the gate or V8 reports it
+  }
+  return names;
+}
+
+/** Blocks of the built-in classes `named` (see {@link BUILT_IN_CLASS_BLOCKS}). */
+export function builtInBlocks(named: ReadonlySet<string>): number {
+  let n = 0;
+  let typed = false;
+  for (const name of named) {
+    n += BUILT_IN_CLASS_BLOCKS[name] ?? 0;
+    typed ||= TYPED_ARRAY.test(name);
+  }
+  return n + (typed ? ARRAY_BUFFER_VIEW_BLOCKS : 0);
+}
+
+function shapeOf(fn: Node | undefined, text: string, offset: number): FunctionShape {
+  if (fn === undefined) return NO_CODE;
+  const f = fn as Node & { params: Node[]; body: Node & { type: string; body?: Node[] } };
+  const params = f.params.map((p) =>
+    p.type === "Identifier"
+      ? (p as Node & { name: string }).name
+      : text.slice(p.start - offset, p.end - offset),
+  );
+  const body = f.body;
+  let code = text.slice(body.start - offset, body.end - offset);
+  if (body.type === "BlockStatement") code = code.slice(1, -1);
+  return { params, codeBytes: tokenisedLength(code) };
+}
+
+/**
+ * The parameters and tokenised body length of a function from its text (V8's
+ * `Function.prototype.toString`): a function or arrow, a method or accessor (`m(a){...}`), or a
+ * class, whose text is the whole class: its constructor's (the methods are functions of their
+ * own, on the prototype). Unparsable text counts as code of its own length without parameters.
+ */
+export function functionShape(text: string): FunctionShape {
+  const known = shapes.get(text);
+  if (known !== undefined) return known;
+  let shape: FunctionShape;
+  try {
+    const e = parseExpressionAt(`(${text})`, 0, { ecmaVersion: "latest" }) as Node & { expression?: Node };
+    const x = e as Node & { type: string; body?: Node & { body: Node[] } };
+    if (x.type === "ClassExpression") {
+      const ctor = x.body?.body.find((m) => (m as Node & { kind?: string }).kind === "constructor") as
+        | (Node & { value: Node })
+        | undefined;
+      shape = shapeOf(ctor?.value, text, 1);
+    } else shape = shapeOf(x, text, 1);
+  } catch {
+    try {
+      const o = parseExpressionAt(`({${text}})`, 0, { ecmaVersion: "latest" }) as Node & {
+        properties: (Node & { value: Node })[];
+      };
+      shape = shapeOf(o.properties[0]?.value, text, 2);
+    } catch {
+      shape = { params: [], codeBytes: tokenisedLength(text) };
+    }
+  }
+  if (shapes.size > 10000) shapes.clear();
+  shapes.set(text, shape);
+  return shape;
 }
 
 function isPacked(v: unknown): boolean {
@@ -119,6 +289,8 @@ export interface MemorySubject {
   isNative(o: object): boolean;
   /** True when a function's source text came from flash (Storage), false when typed into RAM. */
   isFlashCode(text: string): boolean;
+  /** How the build fills its blocks (the board profile's). Defaults to ESP32's. */
+  readonly blocks?: BlockGeometry;
 }
 
 const SINK = "__emulatorMemorySink";
@@ -191,8 +363,23 @@ export class MemoryWalk {
   private readonly seenScopes = new Set<string>();
   private readonly identity = new Map<object, number>();
   blocks = 0;
+  private readonly g: BlockGeometry;
 
-  constructor(private readonly subject: MemorySubject) {}
+  /**
+   * `skipScript`: leave the top-level let/const/class bindings out (E.getSizeOf: on Espruino they
+   * are globals, which a function does not link to).
+   */
+  constructor(
+    private readonly subject: MemorySubject,
+    private readonly skipScript = false,
+  ) {
+    this.g = subject.blocks ?? ESP32_BLOCKS;
+  }
+
+  /** Blocks of a property name (with a packed value). */
+  nameBlocks(name: string): number {
+    return nameBlocks(name, this.g);
+  }
 
   /** Adds the blocks of `v` (as a stored value: 0 for packed primitives). */
   add(v: unknown): void {
@@ -217,7 +404,7 @@ export class MemoryWalk {
   private valueCost(v: unknown): number {
     if (isPacked(v)) return 0;
     if (typeof v === "number" || typeof v === "bigint") return 1;
-    if (typeof v === "string") return stringBlocks(v.length);
+    if (typeof v === "string") return stringBlocks(v.length, this.g);
     if (typeof v === "symbol") return 1;
     if ((typeof v === "object" || typeof v === "function") && v !== null) return this.objectCost(v);
     return 0;
@@ -231,13 +418,12 @@ export class MemoryWalk {
     if (typeof o === "function") return this.functionCost(o);
     const tag = tagOf(o);
     if (tag === "ArrayBuffer") {
-      const n = (o as ArrayBuffer).byteLength;
-      return 2 + Math.ceil(n / FLAT_BYTES);
+      return 1 + flatBlocks((o as ArrayBuffer).byteLength, this.g);
     }
     if (ArrayBuffer.isView(o)) return 1 + this.objectCost(o.buffer) + this.propsCost(o, true);
     if (tag === "Date") return 2;
     if (tag === "Promise") return 3;
-    if (tag === "RegExp") return 1 + stringBlocks((o as RegExp).source.length);
+    if (tag === "RegExp") return 1 + stringBlocks((o as RegExp).source.length, this.g);
     if (tag === "Number" || tag === "String" || tag === "Boolean") return 2;
     let cost = 1 + this.propsCost(o, false);
     const proto: unknown = Object.getPrototypeOf(o);
@@ -252,14 +438,17 @@ export class MemoryWalk {
       if (skipIndices && /^\d+$/.test(key)) continue;
       const d = Object.getOwnPropertyDescriptor(o, key);
       if (d === undefined) continue;
-      if (typeof o === "function" && (key === "length" || key === "name" || key === "prototype")) {
+      if (
+        typeof o === "function" &&
+        (key === "length" || key === "name" || key === "prototype" || key === "arguments" || key === "caller")
+      ) {
         if (key === "prototype" && d.value !== undefined && this.hasOwnData(d.value)) {
-          cost += nameBlocks(key) + this.valueCost(d.value);
+          cost += nameBlocks(key, this.g) + this.valueCost(d.value);
         }
         continue;
       }
       if (Array.isArray(o) && key === "length") continue;
-      cost += nameBlocks(key);
+      cost += nameBlocks(key, this.g);
       if ("value" in d) cost += this.valueCost(d.value);
       else cost += this.valueCost(d.get) + this.valueCost(d.set);
     }
@@ -277,7 +466,7 @@ export class MemoryWalk {
     for (const key of Object.getOwnPropertyNames(o)) {
       if (!key.startsWith("#on")) continue;
       const d = Object.getOwnPropertyDescriptor(o, key);
-      if (d !== undefined && "value" in d) cost += nameBlocks(key) + this.valueCost(d.value);
+      if (d !== undefined && "value" in d) cost += nameBlocks(key, this.g) + this.valueCost(d.value);
     }
     return cost;
   }
@@ -290,9 +479,15 @@ export class MemoryWalk {
       return 1;
     }
     if (text.includes("[native code]")) return 1;
-    const code = this.subject.isFlashCode(text) ? FLASH_CODE_BLOCKS : stringBlocks(text.length);
+    const shape = functionShape(text);
+    let code = 0;
+    if (shape.codeBytes > 0) {
+      code = this.subject.isFlashCode(text) ? FLASH_CODE_BLOCKS : ramCodeBlocks(shape.codeBytes, this.g);
+    }
+    let params = 0;
+    for (const p of shape.params) params += nameBlocks(p, this.g);
     this.pendingFunctions.push(f);
-    return 1 + code + this.propsCost(f, false);
+    return 1 + params + code + this.propsCost(f, false);
   }
 
   // --- closures, through the inspector -------------------------------------------------------
@@ -391,6 +586,7 @@ export class MemoryWalk {
           .join(",") +
         "|" +
         values.map((v) => this.idOf(v)).join(",");
+      if (desc.startsWith("Script") && this.skipScript) continue;
       if (desc.startsWith("Script")) {
         // top-level let/const: one scope for the whole context
         if (this.seenScopes.has("Script")) {
@@ -404,7 +600,7 @@ export class MemoryWalk {
       this.seenScopes.add(key);
       this.blocks += desc.startsWith("Script") ? 0 : 1;
       for (const v of vars) {
-        this.blocks += nameBlocks(v.name);
+        this.blocks += nameBlocks(v.name, this.g);
         if (!v.object) this.blocks += this.valueCost(v.value);
       }
       for (const v of values) this.add(v);
