@@ -2,7 +2,7 @@
  * Emulator capacity (issues 5 and 7), next to a raw `node:dgram` echo measured in the same run:
  * - the most emulated boards (the real build/firmware/syfala.js) one process sustains while each
  *   streams its input to a client, at two formats: the firmware's default (16 kHz mono I16,
- *   256-frame packets, 62.5 packets/s per board, taken from firmware/config.ts) and the standard
+ *   256-frame packets, 62.5 packets/s per board, taken from shared/board-config.ts) and the standard
  *   one (48 kHz stereo f32, 32-frame packets, 1,500 packets/s per board, 256-byte payloads).
  *   Per format: 1, 2, 4, 8... 128, 160 boards (3 s windows) until a count fails {@link CRITERION} twice
  *   running, then one bisection step between the last count that held and the first that failed;
@@ -25,9 +25,9 @@ import dgram from "node:dgram";
 import { readFileSync } from "node:fs";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
-import { checkConfig } from "../firmware/config.js";
 import { type Lan, startBoards } from "../host/emulator/index.js";
 import { openUdpTransport } from "../host/transport/udp.js";
+import { checkConfig } from "../shared/board-config.js";
 import { ClientEngine } from "../shared/endpoint/client.js";
 import type { AudioEvent } from "../shared/endpoint/events.js";
 import { byteRate, describeFormat, type Format, frameSize } from "../shared/format.js";

@@ -1,6 +1,6 @@
 /**
  * A board's syfala.json as the host commands handle it: read from a file or from the board,
- * changed (--wifi, --formats), checked with the firmware's own rules (firmware/config.ts's
+ * changed (--wifi, --formats), checked with the firmware's own rules (shared/board-config.ts's
  * checkConfig) and written back as text the board reads the same way.
  *
  * Espruino strings are bytes: a Wi-Fi name with non-ASCII characters must reach `Wifi.connect`
@@ -11,7 +11,7 @@
  */
 
 import { readFileSync } from "node:fs";
-import { checkConfig } from "../../firmware/config.js";
+import { checkConfig } from "../../shared/board-config.js";
 
 /** A configuration object (the JSON file's top level). */
 export type ConfigObject = Record<string, unknown>;

@@ -1,6 +1,6 @@
 /**
  * The `--formats` syntax of `syfala configure`: a board's streams in one short argument, turned
- * into the `inputs`/`outputs` lists of its syfala.json (firmware/config.ts), and back.
+ * into the `inputs`/`outputs` lists of its syfala.json (shared/board-config.ts), and back.
  *
  *   SPEC    := STREAM ("," STREAM)*
  *   STREAM  := ("in" | "out") "=" (FORMAT [":" ROLE] | "none")
@@ -50,7 +50,7 @@ export interface FormatsChange {
   outputs?: OutputEntry[];
 }
 
-/** The most streams per direction (firmware/config.ts). */
+/** The most streams per direction (shared/board-config.ts). */
 const MAX_STREAMS = 8;
 const SOURCES = ["tone", "pattern", "loopback", "silence"] as const;
 const SINKS = ["discard", "loopback"] as const;
