@@ -82,6 +82,24 @@ export interface InterpreterOptions {
   readonly onLine?: (line: InterpreterLine) => void;
 }
 
+/**
+ * The interpreter processes this process started and has not seen end. At the end of this
+ * process they are killed: an orphaned interpreter's standard input reaches end of file, and it
+ * then spins at 100 % of a core for ever (its README).
+ */
+const live = new Set<ChildProcess>();
+let reaperInstalled = false;
+
+function reapOnExit(child: ChildProcess): void {
+  live.add(child);
+  child.on("exit", () => live.delete(child));
+  if (reaperInstalled) return;
+  reaperInstalled = true;
+  process.on("exit", () => {
+    for (const c of live) c.kill("SIGKILL");
+  });
+}
+
 /** Lines kept in {@link EspruinoInterpreter.lines}; older ones are dropped. */
 const KEEP_LINES = 5000;
 
@@ -343,6 +361,7 @@ export class EspruinoInterpreter {
     this.started = performance.now();
     const child = spawn(this.options.bin, args, { cwd: this.dir, stdio: ["pipe", "pipe", "pipe"] });
     this.child = child;
+    reapOnExit(child);
     // Standard input stays open (never written, never ended) for the life of the process.
     child.stdin.on("error", () => undefined);
     this.spoke = false;
