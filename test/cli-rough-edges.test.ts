@@ -79,3 +79,47 @@ describe("syfala CLI edges", () => {
     expect(out).not.toMatch(/not found/);
   }, 30000);
 });
+
+describe("the Wi-Fi password off the command line, and a session until Ctrl-C", () => {
+  it("--wifi SSID takes its password from SYFALA_WIFI_PASSWORD; SSID: is open; SSID:PASS wins", async () => {
+    const { wifiOption } = await import("../host/cli/board-options.js");
+    const env = { SYFALA_WIFI_PASSWORD: "from-env" };
+    expect(wifiOption("studio", env)).toEqual({ ssid: "studio", password: "from-env" });
+    expect(wifiOption("studio:given", env)).toEqual({ ssid: "studio", password: "given" });
+    expect(wifiOption("studio:", env)).toEqual({ ssid: "studio", password: "" });
+    expect(wifiOption("studio", {})).toEqual({ ssid: "studio", password: "" });
+  });
+
+  it("the status line of a session without an end says so", async () => {
+    const { statusLine } = await import("../host/client/report.js");
+    const s = { seconds: 12.34, inputs: [], rttMs: Number.NaN };
+    expect(statusLine(s, Infinity)).toMatch(/^12\.3 s \(until Ctrl-C\)/);
+    expect(statusLine(s, 10000)).toMatch(/^12\.3\/10 s/);
+  });
+
+  it("session --duration 0 runs until Ctrl-C, then stops IO, disconnects and exits 130", async () => {
+    const { firmwareBoards } = await import("./support/client-boards.js");
+    const lan = await firmwareBoards(1, 47962, [{ source: "pattern" }], [{ sink: "discard" }]);
+    try {
+      const child = spawn(
+        process.execPath,
+        [`${ROOT}bin/syfala.mjs`, "session", `${lan.boards[0]?.address}:47962`, "--duration", "0"],
+        { stdio: ["ignore", "pipe", "pipe"] },
+      );
+      let out = "";
+      child.stdout.on("data", (d: Buffer) => {
+        out += d.toString();
+      });
+      // well past the 10 s default would be slow; 2.5 s is past every other timeout in play
+      await new Promise((r) => setTimeout(r, 2500));
+      expect(child.exitCode).toBeNull();
+      child.kill("SIGINT");
+      const code = await new Promise<number | null>((r) => child.on("exit", (c) => r(c)));
+      expect(code).toBe(130);
+      expect(out).toMatch(/interrupted: IO stopped, disconnected, recordings finished/);
+      expect(out).toMatch(/in 0 .*\n\s+\d+ packets/);
+    } finally {
+      await lan.stop();
+    }
+  }, 30000);
+});

@@ -60,10 +60,23 @@ export function baudOption(value: string | undefined): number {
   return n;
 }
 
-/** --wifi SSID[:PASSWORD], optional. */
-export function wifiOption(value: string | undefined): { ssid: string; password: string } | undefined {
+/** Where `--wifi SSID` (no colon) takes its password from, so it need not be on the command line. */
+export const WIFI_PASSWORD_ENV = "SYFALA_WIFI_PASSWORD";
+
+/**
+ * --wifi SSID[:PASSWORD], optional. Without a colon the password comes from the environment
+ * variable SYFALA_WIFI_PASSWORD when it is set (shell history and `ps` show a command line; the
+ * environment they do not), else the network is open; `SSID:` is an open network whatever the
+ * environment says.
+ */
+export function wifiOption(
+  value: string | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+): { ssid: string; password: string } | undefined {
   if (value === undefined) return undefined;
-  const w = parseWifi(value);
+  const fromEnv = env[WIFI_PASSWORD_ENV];
+  const text = !value.includes(":") && fromEnv !== undefined ? `${value}:${fromEnv}` : value;
+  const w = parseWifi(text);
   if (typeof w === "string") throw new UsageError(`--wifi: ${w}`);
   return w;
 }

@@ -48,7 +48,8 @@ and --formats, checks the result with the firmware's own rules (refused, nothing
 the firmware would not use it as written), writes it and reads it back.
 ${PORT_HELP}
   --wifi SSID[:PASSWORD]
-                   the Wi-Fi network (the first ':' separates name and password)
+                   the Wi-Fi network (the first ':' separates name and password; without one,
+                   the password comes from $SYFALA_WIFI_PASSWORD when set, off the command line)
 ${FORMATS_SYNTAX}
   --config FILE    a syfala.json whose fields replace the board's
   --show           print the configuration (after the changes, if any); the password is hidden

@@ -49,7 +49,8 @@ ${PORT_HELP}
                    refused when the firmware would not use it as written
   --wifi SSID[:PASSWORD]
                    the Wi-Fi network, merged into --config, or else into the board's current
-                   syfala.json (the first ':' separates name and password)
+                   syfala.json (the first ':' separates name and password; without one, the
+                   password comes from $SYFALA_WIFI_PASSWORD when set, off the command line)
   --ram            upload into RAM only: the firmware runs until the next reset, and its code
                    text stays in RAM, which may not fit an ESP32 (measured on Espruino 2v29:
                    about 3,300 blocks in use from RAM against 2,500 from flash, of the

@@ -25,7 +25,8 @@ const HELP = `usage: syfala session SERVER[:PORT] [--duration 10s] [--record FIL
                       [--min-delivered 90] [--timeout 3s] [--json]
 
 Connects to the server at SERVER (IPv4 address or host name; PORT defaults to 6910), starts IO,
-streams for --duration (default 10s; "10s", "500ms", "2m" or seconds), stops IO, disconnects and
+streams for --duration (default 10s; "10s", "500ms", "2m" or seconds; 0 or "forever": until
+Ctrl-C), stops IO, disconnects and
 prints a report: per input stream packets, bytes, lost bytes and %, reordered/duplicates, late
 bytes and underruns of the playout model (target latency --latency-ms, default 20), RFC 3550
 jitter; per output stream what was sent; round-trip times (Start/Stop replies, loopback audio).
@@ -163,7 +164,9 @@ export async function sessionCommand(args: string[], io: Io): Promise<number> {
   if (positionals.length === 0) throw new UsageError("missing SERVER (try 'syfala session --help')");
   if (positionals.length > 1) throw new UsageError(`unexpected argument '${positionals[1]}'`);
   const server = parseServer(positionals[0] as string, DEFAULT_SERVER_PORT);
-  const durationMs = durationOption("duration", values.duration, 10000);
+  // 0 or "forever": until Ctrl-C
+  const forever = values.duration === "0" || values.duration === "forever";
+  const durationMs = forever ? Infinity : durationOption("duration", values.duration, 10000);
   const timeoutMs = durationOption("timeout", values.timeout, 3000);
   const latencyMs = numberOption("latency-ms", values["latency-ms"], 20, 0, 10000);
   const minDelivered = numberOption(

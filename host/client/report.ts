@@ -68,7 +68,11 @@ export function toJson(value: unknown): string {
 
 /** The live status in one line: "3.2 s  in0 62 pkt/s 0.0 % lost jitter 0.41 ms, 0 underruns  rtt 1.20 ms". */
 export function statusLine(s: SessionStatus, durationMs: number): string {
-  const parts = [`${s.seconds.toFixed(1)}/${(durationMs / 1000).toFixed(0)} s`];
+  const parts = [
+    durationMs === Infinity
+      ? `${s.seconds.toFixed(1)} s (until Ctrl-C)`
+      : `${s.seconds.toFixed(1)}/${(durationMs / 1000).toFixed(0)} s`,
+  ];
   s.inputs.forEach((i, k) => {
     parts.push(
       `in${k} ${i.packetsPerSecond.toFixed(0)} pkt/s ${i.lostPercent.toFixed(1)} % lost, jitter ${ms(i.jitterMs)} ms, ${i.underruns} underruns`,
