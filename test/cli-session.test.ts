@@ -245,7 +245,7 @@ describe("syfala session against the real firmware", () => {
     [["127.0.0.1:99999"], "SERVER"],
     [["127.0.0.1:x"], "SERVER"],
     [["127.0.0.1", "--duration", "ten"], "--duration"],
-    [["127.0.0.1", "--duration", "0"], "--duration"],
+    [["127.0.0.1", "--duration", "-0"], "--duration"],
     [["127.0.0.1", "--timeout", "1h"], "--timeout"],
     [["127.0.0.1", "--latency-ms", "-5"], "--latency-ms"],
     [["127.0.0.1", "--tone", "loud"], "--tone"],

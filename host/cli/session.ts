@@ -165,7 +165,8 @@ export async function sessionCommand(args: string[], io: Io): Promise<number> {
   if (positionals.length > 1) throw new UsageError(`unexpected argument '${positionals[1]}'`);
   const server = parseServer(positionals[0] as string, DEFAULT_SERVER_PORT);
   // 0 or "forever": until Ctrl-C
-  const forever = values.duration === "0" || values.duration === "forever";
+  const forever =
+    values.duration === "forever" || (values.duration !== undefined && parseDuration(values.duration) === 0);
   const durationMs = forever ? Infinity : durationOption("duration", values.duration, 10000);
   const timeoutMs = durationOption("timeout", values.timeout, 3000);
   const latencyMs = numberOption("latency-ms", values["latency-ms"], 20, 0, 10000);
