@@ -586,9 +586,7 @@ describe("over an emulated board's TCP console", () => {
     try {
       const r = await runCli(["flash", "--port", "tcp://127.0.0.1:47598"]);
       expect(r.code).toBe(1);
-      expect(r.err).toEqual([
-        "syfala flash: no answer from the board on tcp://127.0.0.1:47598 within 4000 ms",
-      ]);
+      expect(r.err).toEqual(["syfala flash: no answer from the board on tcp://127.0.0.1:47598 within 4 s"]);
     } finally {
       silent.close();
     }
@@ -695,7 +693,7 @@ describe("over a pseudo-terminal (socat pty bridged to an emulated board): the s
     // In its own namespace the command cannot reach the board's UDP address: only the pty.
     if (ns !== undefined) {
       expect(lines).toContain(
-        `discovery: no answer from ${b.address}:47610 within 3000 ms (is this computer on the board's network?)`,
+        `discovery: no answer from ${b.address}:47610 within 3 s (is this computer on the board's network?)`,
       );
     }
     expect(b.storage.read(".bootcde")).toBe(readFileSync(FIRMWARE_MIN, "latin1"));

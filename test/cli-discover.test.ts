@@ -106,7 +106,9 @@ describe("syfala discover", () => {
     ]);
     expect(r.code).toBe(1);
     expect(r.out).toEqual([]);
-    expect(r.err).toEqual([`syfala discover: no server answered on ${BROADCAST}:${EMPTY_PORT} within 0.3 s`]);
+    expect(r.err).toEqual([
+      `syfala discover: no server answered on ${BROADCAST}:${EMPTY_PORT} within 300 ms`,
+    ]);
   });
 
   it.each([

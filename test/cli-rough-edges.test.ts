@@ -123,3 +123,17 @@ describe("the Wi-Fi password off the command line, and a session until Ctrl-C", 
     }
   }, 30000);
 });
+
+describe("durations in messages: one style", () => {
+  it("milliseconds below a second, seconds from there", async () => {
+    const { formatDuration } = await import("../host/duration-text.js");
+    expect([300, 999.6, 1000, 1500, 3000, 15000].map(formatDuration)).toEqual([
+      "300 ms",
+      "1 s",
+      "1 s",
+      "1.5 s",
+      "3 s",
+      "15 s",
+    ]);
+  });
+});

@@ -11,6 +11,7 @@
  * firmware's boot line after an upload.
  */
 
+import { formatDuration } from "../duration-text.js";
 import type { Link } from "./link.js";
 
 /** A failure talking to a board: printed as one line. */
@@ -153,7 +154,9 @@ export class BoardConsole {
       };
       timer = setTimeout(() => {
         done();
-        reject(new BoardError(`no answer from the board on ${this.link.name} within ${timeoutMs} ms`));
+        reject(
+          new BoardError(`no answer from the board on ${this.link.name} within ${formatDuration(timeoutMs)}`),
+        );
       }, timeoutMs);
       this.waiters.add(check);
       check();

@@ -24,6 +24,7 @@ import {
 } from "../board/formats-spec.js";
 import type { Link } from "../board/link.js";
 import { formatPortSpec } from "../board/port.js";
+import { formatDuration } from "../duration-text.js";
 import { parse } from "./args.js";
 import {
   baudOption,
@@ -82,7 +83,7 @@ async function restart(link: Link, con: BoardConsole): Promise<{ line: string; h
   } catch (e) {
     if (e instanceof BoardError) {
       const why = e.message.startsWith("no answer")
-        ? `no boot line within ${RESTART_MS / 1000} s`
+        ? `no boot line within ${formatDuration(RESTART_MS)}`
         : e.message;
       throw new BoardError(`the firmware did not restart (${why}); is it flashed? (syfala flash)`);
     }

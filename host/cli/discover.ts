@@ -8,6 +8,7 @@ import { DEFAULT_SERVER_PORT } from "../../shared/endpoint/constants.js";
 import { describeFormats } from "../client/describe.js";
 import { discover } from "../client/discover.js";
 import { toJson } from "../client/report.js";
+import { formatDuration } from "../duration-text.js";
 import { parse } from "./args.js";
 import { durationOption } from "./session.js";
 import { EXIT, type Io, UsageError } from "./usage.js";
@@ -68,7 +69,7 @@ export async function discoverCommand(args: string[], io: Io): Promise<number> {
     io.out(`${servers.length} server${servers.length === 1 ? "" : "s"}`);
   }
   if (servers.length === 0) {
-    io.err(`syfala discover: no server answered on ${address}:${port} within ${timeoutMs / 1000} s`);
+    io.err(`syfala discover: no server answered on ${address}:${port} within ${formatDuration(timeoutMs)}`);
     return EXIT.FAILED;
   }
   return EXIT.OK;

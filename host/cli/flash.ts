@@ -21,6 +21,7 @@ import { probeDiscovery } from "../board/discovery-probe.js";
 import { formatFormatsSpec } from "../board/formats-spec.js";
 import { formatPortSpec } from "../board/port.js";
 import { boardDescription, uploadCode } from "../board/upload.js";
+import { formatDuration } from "../duration-text.js";
 import { parse } from "./args.js";
 import {
   baudOption,
@@ -299,7 +300,7 @@ export function makeFlashCommand(term: Terminal): (args: string[], io: Io) => Pr
             discovery = { address: ip, port, formats: formats ?? null };
             if (formats === undefined) {
               say(
-                `discovery: no answer from ${ip}:${port} within ${DISCOVERY_MS} ms (is this computer on the board's network?)`,
+                `discovery: no answer from ${ip}:${port} within ${formatDuration(DISCOVERY_MS)} (is this computer on the board's network?)`,
               );
             } else say(`discovery: ${ip}:${port} answers: ${formatsText(formats)}`);
           }

@@ -25,6 +25,7 @@ import { streamReceiversTo } from "../../shared/endpoint/stream-receivers.js";
 import { peerKey } from "../../shared/endpoint/transmit.js";
 import type { Format, StreamFormats } from "../../shared/format.js";
 import type { Codec, CodecName } from "../../shared/wire/codec.js";
+import { formatDuration } from "../duration-text.js";
 import { WavError, wavLayout } from "../media/wav.js";
 import { hostCodec } from "../wire/codecs.js";
 import { Client, type ClientRuntimeOptions, type Ticker } from "./client.js";
@@ -279,7 +280,7 @@ export class Session {
       this.phase = "idle";
       throw new SessionError(
         "noAnswer",
-        `no answer from ${this.server} within ${formatSeconds(timeoutMs)} (is a server running there?)`,
+        `no answer from ${this.server} within ${formatDuration(timeoutMs)} (is a server running there?)`,
       );
     }
     return this.formats;
@@ -612,13 +613,6 @@ export function pairs(formats: StreamFormats): number[] {
   for (let i = 0; i < n; i++)
     if (sameSignal(formats.inputs[i] as Format, formats.outputs[i] as Format)) r.push(i);
   return r;
-}
-
-/** "2 s", "1.5 s", "500 ms". */
-export function formatSeconds(ms: number): string {
-  if (ms < 1000) return `${Math.round(ms)} ms`;
-  const s = ms / 1000;
-  return `${Number.isInteger(s) ? s : s.toFixed(1)} s`;
 }
 
 /** Options of {@link runSession} beyond the session's own. */
