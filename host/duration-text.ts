@@ -5,7 +5,8 @@
 
 /** `ms` as text: "300 ms", "4 s", "1.5 s". */
 export function formatDuration(ms: number): string {
-  if (Math.round(ms) < 1000) return `${Math.round(ms)} ms`;
-  const s = ms / 1000;
+  const r = Math.round(ms);
+  if (r < 1000) return `${r} ms`;
+  const s = r / 1000;
   return `${Number.isInteger(s) ? s : s.toFixed(1)} s`;
 }
