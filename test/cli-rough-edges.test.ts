@@ -137,3 +137,25 @@ describe("durations in messages: one style", () => {
     ]);
   });
 });
+
+describe("the same defaults everywhere", () => {
+  it("the playout latency is 20 ms in the CLI and in JitterBuffer; --latency-ms 0 is refused", async () => {
+    const { DEFAULT_TARGET_LATENCY_MS, JitterBuffer } = await import("../host/client/jitter.js");
+    expect(DEFAULT_TARGET_LATENCY_MS).toBe(20);
+    const jb = new JitterBuffer({ sampleRate: 16000, channelCount: 1, bufferSize: 256, sampleType: "I16" });
+    expect(jb.targetLatencyMs).toBe(20);
+    const help = await runCli(["session", "--help"]);
+    expect(help.out.join("\n")).toMatch(/--latency-ms,? default 20/);
+    const r = await runCli(["session", "127.0.0.1", "--latency-ms", "0"]);
+    expect(r.code).toBe(2);
+    expect(r.err).toEqual(["syfala session: --latency-ms must be a number from 1 to 10000, got '0'"]);
+  });
+
+  it("wire encode defaults to postcard, as the protocol does (decode: auto)", async () => {
+    const plain = await runCli(["wire", "encode", "--side", "client", '"Discovery"']);
+    const named = await runCli(["wire", "encode", "--side", "client", "--codec", "postcard", '"Discovery"']);
+    expect(plain.code).toBe(0);
+    expect(plain.out).toEqual(["00"]);
+    expect(plain.out).toEqual(named.out);
+  });
+});

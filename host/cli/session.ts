@@ -11,6 +11,7 @@ import { isIPv4 } from "node:net";
 import { dirname } from "node:path";
 import { DEFAULT_SERVER_PORT } from "../../shared/endpoint/constants.js";
 import { DEFAULT_MIN_DELIVERED_PERCENT } from "../client/delivery.js";
+import { DEFAULT_TARGET_LATENCY_MS } from "../client/jitter.js";
 import { parseDuration } from "../client/describe.js";
 import { reportLines, statusLine, toJson } from "../client/report.js";
 import { runSession, type Session, type SessionOptions } from "../client/session.js";
@@ -169,7 +170,7 @@ export async function sessionCommand(args: string[], io: Io): Promise<number> {
     values.duration === "forever" || (values.duration !== undefined && parseDuration(values.duration) === 0);
   const durationMs = forever ? Infinity : durationOption("duration", values.duration, 10000);
   const timeoutMs = durationOption("timeout", values.timeout, 3000);
-  const latencyMs = numberOption("latency-ms", values["latency-ms"], 20, 0, 10000);
+  const latencyMs = numberOption("latency-ms", values["latency-ms"], DEFAULT_TARGET_LATENCY_MS, 1, 10000);
   const minDelivered = numberOption(
     "min-delivered",
     values["min-delivered"],

@@ -14,13 +14,13 @@ import { EXIT, type Io, UsageError } from "./usage.js";
 const HELP = `usage:
   syfala wire decode --side client|server [--codec postcard|msgpack|auto] HEX...
   syfala wire decode --side client|server [--codec ...] --stdin
-  syfala wire encode --side client|server --codec postcard|msgpack JSON...
+  syfala wire encode --side client|server [--codec postcard|msgpack] JSON...
 
 decode prints one JSON line per datagram:
   {"ok":true,"json":<canonical JSON>,"consumed":N,"remaining":M}
   {"ok":false,"error":"truncated"|"invalid","offset":N,"message":"..."}
---side names the SENDER (client = a client-to-server datagram). --codec auto (the default)
-picks the codec from the first byte. --stdin reads one hex string per line (an empty line is
+--side names the SENDER (client = a client-to-server datagram). For decode, --codec auto (the
+default) picks the codec from the first byte; encode defaults to postcard, the default codec. --stdin reads one hex string per line (an empty line is
 the empty datagram). encode prints lowercase hex; u64 values above 2^53 are kept exact.
 Exit codes: 0 when every input got its line, 2 on bad arguments or input.`;
 
@@ -88,7 +88,6 @@ async function encode(args: string[], io: Io): Promise<number> {
     return EXIT.OK;
   }
   if (values.side === undefined) throw new UsageError("--side client|server is required");
-  if (values.codec === undefined) throw new UsageError("--codec postcard|msgpack is required");
   const side = oneOf("side", values.side, SIDES, "client");
   const codec = hostCodec(oneOf("codec", values.codec, ["postcard", "msgpack"] as const, "postcard"));
   if (positionals.length === 0) throw new UsageError("nothing to encode: give a JSON message");

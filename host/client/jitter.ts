@@ -31,7 +31,7 @@ import { type Format, fillSilence, frameSize, type SampleType } from "../../shar
 
 /** Options of a {@link JitterBuffer}. */
 export interface JitterOptions {
-  /** Delay (ms) between a regular packet's arrival and its playout. Defaults to 50. */
+  /** Delay (ms) between a regular packet's arrival and its playout. Defaults to 20 (DEFAULT_TARGET_LATENCY_MS, the CLI's too). */
   targetLatencyMs: number;
   /**
    * Audio the ring holds (ms), at least `targetLatencyMs`: data further ahead of the playout is
@@ -41,7 +41,7 @@ export interface JitterOptions {
 }
 
 /** Default target latency (ms). */
-export const DEFAULT_TARGET_LATENCY_MS = 50;
+export const DEFAULT_TARGET_LATENCY_MS = 20;
 
 /** Largest ring accepted (bytes): a guard against absurd formats or options. */
 const MAX_RING_BYTES = 1 << 30;

@@ -31,6 +31,7 @@ import { hostCodec } from "../wire/codecs.js";
 import { Client, type ClientRuntimeOptions, type Ticker } from "./client.js";
 import { type ContentVerdict, describeContent } from "./content.js";
 import { DEFAULT_MIN_DELIVERED_PERCENT, deliveryProblems } from "./delivery.js";
+import { DEFAULT_TARGET_LATENCY_MS } from "./jitter.js";
 import { describeStreamFormat } from "./describe.js";
 import { describeVerdict, type LoopbackVerdict } from "./loopback.js";
 import { createSource, type SourceSpec, sameSignal, sourceProblem } from "./sources.js";
@@ -496,7 +497,7 @@ export class Session {
         const rec = this.options.record;
         this.inputs.push(
           new InputStream(i, f, {
-            latencyMs: this.options.latencyMs ?? 20,
+            latencyMs: this.options.latencyMs ?? DEFAULT_TARGET_LATENCY_MS,
             recordPath: rec === undefined ? undefined : recordPath(rec, i),
             pair: pairsOf.indexOf(i) >= 0 ? this.outputs[i] : undefined,
             expect: this.options.expect === undefined ? undefined : createSource(this.options.expect, i, f),
@@ -691,7 +692,7 @@ export async function runSession(options: SessionOptions, run: RunOptions): Prom
       ? deliveryProblems(
           report.inputs,
           report.ioMs,
-          options.latencyMs ?? 20,
+          options.latencyMs ?? DEFAULT_TARGET_LATENCY_MS,
           options.minDeliveredPercent ?? DEFAULT_MIN_DELIVERED_PERCENT,
         )
       : [];
