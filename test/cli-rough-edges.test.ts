@@ -142,7 +142,7 @@ describe("the same defaults everywhere", () => {
   it("the playout latency is 20 ms in the CLI and in JitterBuffer; --latency-ms 0 is refused", async () => {
     const { DEFAULT_TARGET_LATENCY_MS, JitterBuffer } = await import("../host/client/jitter.js");
     expect(DEFAULT_TARGET_LATENCY_MS).toBe(20);
-    const jb = new JitterBuffer({ sampleRate: 16000, channelCount: 1, bufferSize: 256, sampleType: "I16" });
+    const jb = new JitterBuffer({ sampleRate: 16000, channelCount: 1, sampleType: "I16" });
     expect(jb.targetLatencyMs).toBe(20);
     const help = await runCli(["session", "--help"]);
     expect(help.out.join("\n")).toMatch(/--latency-ms,? default 20/);
