@@ -9,7 +9,6 @@
  */
 import { readFileSync } from "node:fs";
 import { expect, it } from "vitest";
-import type { Health } from "../../host/espruino/interpreter.js";
 import { NO_NAMESPACES, namespacesWork, runInNamespace } from "../support/namespace.js";
 import {
   BOOT_FLAGS_FROM_RAM,
@@ -18,16 +17,9 @@ import {
   FIRMWARE_MIN,
   firmwareFile,
 } from "../support/real-boards.js";
+import type { Step } from "../support/real-upload-runner.js";
 
 const PORT = 46200;
-
-interface Step {
-  name: string;
-  ok: boolean;
-  error?: string;
-  detail: Record<string, unknown>;
-  health?: Health;
-}
 
 describeReal("uploads to the real interpreter over --telnet, in a network namespace", () => {
   it("the espruino tool into flash, a boot from flash, syfala flash and configure with and without --config", (ctx) => {

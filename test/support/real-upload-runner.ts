@@ -35,7 +35,8 @@ const CONSOLE = "tcp://127.0.0.1:2323";
 const WIFI = { ssid: "real-lab", password: "secret" };
 const BOOT = /^syfala (\S+) on LINUX: port (\d+), (\d+) in, (\d+) out$/;
 
-interface Step {
+/** One step of the run, as test/real/upload.test.ts reads it from the last line of output. */
+export interface Step {
   name: string;
   ok: boolean;
   error?: string;
@@ -43,6 +44,16 @@ interface Step {
   health?: Health;
 }
 const steps: Step[] = [];
+
+/** Writes a syfala.json for the board into its directory, with one input and one output. */
+function configFile(name: string, source: string, sink: string): string {
+  const file = join(board.dir, name);
+  writeFileSync(
+    file,
+    JSON.stringify({ wifi: WIFI, port, statusEveryMs: 0, inputs: [{ source }], outputs: [{ sink }] }),
+  );
+  return file;
+}
 
 const board = await EspruinoInterpreter.start({
   bin,
@@ -137,34 +148,14 @@ try {
   });
 
   await step("syfala flash --config FILE --ram (loopback, into RAM only)", async (d) => {
-    const file = join(board.dir, "loopback.json");
-    writeFileSync(
-      file,
-      JSON.stringify({
-        wifi: WIFI,
-        port,
-        statusEveryMs: 0,
-        inputs: [{ source: "loopback" }],
-        outputs: [{ sink: "loopback" }],
-      }),
-    );
+    const file = configFile("loopback.json", "loopback", "loopback");
     const r = await cli(["flash", "--port", CONSOLE, "--config", file, "--ram", "--json"]);
     d["report"] = JSON.parse(r.out[0] ?? "{}");
     d["session"] = await session("loopback");
   });
 
   await step("syfala configure --config FILE --restart (pattern again)", async (d) => {
-    const file = join(board.dir, "pattern.json");
-    writeFileSync(
-      file,
-      JSON.stringify({
-        wifi: WIFI,
-        port,
-        statusEveryMs: 0,
-        inputs: [{ source: "pattern" }],
-        outputs: [{ sink: "discard" }],
-      }),
-    );
+    const file = configFile("pattern.json", "pattern", "discard");
     const r = await cli(["configure", "--port", CONSOLE, "--config", file, "--restart"]);
     d["out"] = r.out;
     d["session"] = await session("pattern");
