@@ -4,13 +4,13 @@
  * package, so `syfala emulate` runs from any folder; `list-ports` says in words that udev is
  * missing instead of "spawn udevadm ENOENT". UDP port 47960 belongs to this file.
  */
-import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { describe, expect, it } from "vitest";
 import { portTable } from "../host/cli/list-ports.js";
 import { runCli } from "./support/cli.js";
 import { ROOT } from "./support/client-boards.js";
+import { startSyfala } from "./support/syfala-process.js";
 
 const VERSION = (JSON.parse(readFileSync(`${ROOT}package.json`, "utf8")) as { version: string }).version;
 
@@ -51,32 +51,20 @@ describe("syfala CLI edges", () => {
   });
 
   it("syfala emulate runs from another folder: its default firmware comes from the package", async () => {
-    const child = spawn(
-      process.execPath,
-      [`${ROOT}bin/syfala.mjs`, "emulate", "--boards", "1", "--port", "47960"],
-      {
-        cwd: tmpdir(),
-        stdio: ["ignore", "pipe", "pipe"],
-      },
-    );
-    let out = "";
-    child.stdout.on("data", (d: Buffer) => {
-      out += d.toString();
-    });
-    child.stderr.on("data", (d: Buffer) => {
-      out += d.toString();
-    });
+    const p = startSyfala(["emulate", "--boards", "1", "--port", "47960"], tmpdir());
+    const child = p.child;
+    const out = (): string => p.out() + p.err();
     try {
       const end = Date.now() + 15000;
-      while (!/syfala \S+ on EMULATOR: port 47960/.test(out)) {
-        if (Date.now() > end || child.exitCode !== null) throw new Error(`no boot line; got: ${out}`);
+      while (!/syfala \S+ on EMULATOR: port 47960/.test(out())) {
+        if (Date.now() > end || child.exitCode !== null) throw new Error(`no boot line; got: ${out()}`);
         await new Promise((r) => setTimeout(r, 50));
       }
     } finally {
       child.kill("SIGINT");
-      await new Promise((r) => child.on("exit", r));
+      await p.exited;
     }
-    expect(out).not.toMatch(/not found/);
+    expect(out()).not.toMatch(/not found/);
   }, 30000);
 });
 
@@ -101,23 +89,15 @@ describe("the Wi-Fi password off the command line, and a session until Ctrl-C", 
     const { firmwareBoards } = await import("./support/client-boards.js");
     const lan = await firmwareBoards(1, 47962, [{ source: "pattern" }], [{ sink: "discard" }]);
     try {
-      const child = spawn(
-        process.execPath,
-        [`${ROOT}bin/syfala.mjs`, "session", `${lan.boards[0]?.address}:47962`, "--duration", "0"],
-        { stdio: ["ignore", "pipe", "pipe"] },
-      );
-      let out = "";
-      child.stdout.on("data", (d: Buffer) => {
-        out += d.toString();
-      });
+      const p = startSyfala(["session", `${lan.boards[0]?.address}:47962`, "--duration", "0"]);
+      const child = p.child;
       // well past the 10 s default would be slow; 2.5 s is past every other timeout in play
       await new Promise((r) => setTimeout(r, 2500));
       expect(child.exitCode).toBeNull();
       child.kill("SIGINT");
-      const code = await new Promise<number | null>((r) => child.on("exit", (c) => r(c)));
-      expect(code).toBe(130);
-      expect(out).toMatch(/interrupted: IO stopped, disconnected, recordings finished/);
-      expect(out).toMatch(/in 0 .*\n\s+\d+ packets/);
+      expect(await p.exited).toBe(130);
+      expect(p.out()).toMatch(/interrupted: IO stopped, disconnected, recordings finished/);
+      expect(p.out()).toMatch(/in 0 .*\n\s+\d+ packets/);
     } finally {
       await lan.stop();
     }

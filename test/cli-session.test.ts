@@ -10,7 +10,6 @@
  * - board C, an input stream of a type WAV cannot hold (U16): --record is refused.
  * The expected audio is computed here from the pattern's definition, never by the client code.
  */
-import { spawn } from "node:child_process";
 import { existsSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -19,6 +18,7 @@ import { WavWriter } from "../host/media/wav.js";
 import { runCli } from "./support/cli.js";
 import { expectedPattern, firmwareBoards, ROOT, readPcm, tempDir } from "./support/client-boards.js";
 import { mulberry32 } from "./support/prng.js";
+import { startSyfala } from "./support/syfala-process.js";
 
 const PORT_A = 48200;
 const PORT_B = 48201;
@@ -293,25 +293,13 @@ describe("syfala session against the real firmware", () => {
 
   it("Ctrl-C mid-recording (the real bin/syfala.mjs): exit 130 and a valid WAV", async () => {
     const file = join(tmp.dir, "interrupted.wav");
-    const child = spawn(
-      process.execPath,
-      ["bin/syfala.mjs", "session", A, "--duration", "60s", "--pattern", "--record", file],
-      { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] },
-    );
-    let out = "";
-    let err = "";
-    child.stdout.on("data", (d: Buffer) => {
-      out += d.toString();
-    });
-    child.stderr.on("data", (d: Buffer) => {
-      err += d.toString();
-    });
-    const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+    const proc = startSyfala(["session", A, "--duration", "60s", "--pattern", "--record", file]);
+    const { child, exited } = proc;
     try {
       // wait until more than a second of audio is on disk (the header is rewritten every second)
       const end = Date.now() + 20000;
       while (!(existsSync(file) && statSync(file).size > 44 + 40000)) {
-        if (Date.now() > end || child.exitCode !== null) throw new Error(`no recording: ${err}`);
+        if (Date.now() > end || child.exitCode !== null) throw new Error(`no recording: ${proc.err()}`);
         await new Promise((r) => setTimeout(r, 20));
       }
       child.kill("SIGINT");
@@ -319,8 +307,8 @@ describe("syfala session against the real firmware", () => {
     } finally {
       if (child.exitCode === null) child.kill("SIGKILL");
     }
-    expect(err).toBe("");
-    expect(out).toContain("interrupted: IO stopped, disconnected, recordings finished");
+    expect(proc.err()).toBe("");
+    expect(proc.out()).toContain("interrupted: IO stopped, disconnected, recordings finished");
     const p = readPcm(file);
     expect(p.riffSize).toBe(p.fileSize - 8);
     expect(p.dataSize).toBe(p.fileSize - 44);

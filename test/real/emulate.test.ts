@@ -6,16 +6,16 @@
  * console (tcp://127.0.0.1:2323), and Ctrl-C (exit 130, both processes gone). Two interpreters
  * at once: the tier's maximum. UDP ports 46300-46309.
  */
-import { spawn } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, expect, it } from "vitest";
 import { BoardConsole } from "../../host/board/console.js";
 import { openLink } from "../../host/board/link.js";
 import { runCli } from "../support/cli.js";
-import { BROADCAST, ROOT, tempDir } from "../support/client-boards.js";
+import { BROADCAST, tempDir } from "../support/client-boards.js";
 import { until } from "../support/firmware-session.js";
 import { describeReal, espruinoBin, FIRMWARE_MIN, firmwareFile } from "../support/real-boards.js";
+import { startSyfala } from "../support/syfala-process.js";
 
 const PORT = 46300;
 const tmp = tempDir("syfala-real-emulate-");
@@ -40,42 +40,41 @@ describeReal("syfala emulate --engine espruino", () => {
       config,
       JSON.stringify({ statusEveryMs: 0, inputs: [{ source: "loopback" }], outputs: [{ sink: "loopback" }] }),
     );
-    const child = spawn(
-      process.execPath,
-      [
-        join(ROOT, "bin/syfala.mjs"),
-        "emulate",
-        "--engine",
-        "espruino",
-        "--espruino-bin",
-        bin,
-        "--boards",
-        "2",
-      ].concat(["--port", String(PORT), "--config", config]),
-      { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] },
-    );
-    let out = "";
-    let err = "";
-    child.stdout.on("data", (d: Buffer) => {
-      out += d.toString();
-    });
-    child.stderr.on("data", (d: Buffer) => {
-      err += d.toString();
-    });
-    const exited = new Promise<number | null>((r) => child.on("exit", (code) => r(code)));
+    const proc = startSyfala([
+      "emulate",
+      "--engine",
+      "espruino",
+      "--espruino-bin",
+      bin,
+      "--boards",
+      "2",
+      "--port",
+      String(PORT),
+      "--config",
+      config,
+    ]);
+    const { child, exited } = proc;
     let pids: number[] = [];
     try {
-      await until(() => /board 2: /.test(out) || child.exitCode !== null, 20000, "both boards started");
-      expect(err).toBe("");
-      pids = [...out.matchAll(/\(espruino pid (\d+)\)/g)].map((m) => Number(m[1]));
-      expect(out).toContain(
+      await until(
+        () => /board 2: /.test(proc.out()) || child.exitCode !== null,
+        20000,
+        "both boards started",
+      );
+      expect(proc.err()).toBe("");
+      pids = [...proc.out().matchAll(/\(espruino pid (\d+)\)/g)].map((m) => Number(m[1]));
+      expect(proc.out()).toContain(
         `board 1: udp 127.0.0.1:${PORT}, console tcp://127.0.0.1:2323 (espruino pid ${pids[0]})`,
       );
-      expect(out).toContain(`board 2: udp 127.0.0.1:${PORT + 1}, no console (espruino pid ${pids[1]})`);
-      expect(out).toContain(`[127.0.0.1:${PORT}] wifi: connecting syfala-emulator`);
-      expect(out).toContain(`[127.0.0.1:${PORT + 1}] syfala 0.1.0 on LINUX: port ${PORT + 1}, 1 in, 1 out`);
+      expect(proc.out()).toContain(
+        `board 2: udp 127.0.0.1:${PORT + 1}, no console (espruino pid ${pids[1]})`,
+      );
+      expect(proc.out()).toContain(`[127.0.0.1:${PORT}] wifi: connecting syfala-emulator`);
+      expect(proc.out()).toContain(
+        `[127.0.0.1:${PORT + 1}] syfala 0.1.0 on LINUX: port ${PORT + 1}, 1 in, 1 out`,
+      );
       await until(
-        () => out.includes(`[127.0.0.1:${PORT + 1}] wifi: connected 127.0.0.1`),
+        () => proc.out().includes(`[127.0.0.1:${PORT + 1}] wifi: connected 127.0.0.1`),
         3000,
         "board 2 on Wi-Fi",
       );
@@ -134,7 +133,7 @@ describeReal("syfala emulate --engine espruino", () => {
 
       child.kill("SIGINT");
       expect(await exited).toBe(130);
-      expect(out.trim().split("\n").at(-1)).toBe("emulator stopped");
+      expect(proc.out().trim().split("\n").at(-1)).toBe("emulator stopped");
       for (const pid of pids) expect(alive(pid), `espruino pid ${pid} stopped`).toBe(false);
     } finally {
       if (child.exitCode === null) child.kill("SIGKILL");
